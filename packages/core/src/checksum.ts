@@ -1,0 +1,103 @@
+import { createHash, type Hash } from 'node:crypto';
+
+/** Checksum algorithms a store may state and we can verify. */
+export type ChecksumAlgorithm = 'md5' | 'sha256' | 'crc32c';
+
+/** Whole-object checksums as lowercase hex (crc32c as 8 hex digits, big-endian). */
+export type Checksums = Partial<Record<ChecksumAlgorithm, string>>;
+
+/** Accumulates the requested checksums over a stream of chunks. */
+export interface ChecksumAccumulator {
+  update(chunk: Uint8Array): void;
+  /** The checksums of everything passed to `update`. Call once. */
+  digest(): Checksums;
+}
+
+/** A {@link ChecksumAccumulator} for the given algorithms (none is fine: it then costs nothing). */
+export function createChecksumAccumulator(algorithms: Iterable<ChecksumAlgorithm>): ChecksumAccumulator {
+  const hashes = new Map<'md5' | 'sha256', Hash>();
+  let crc: number | undefined;
+  for (const algorithm of new Set(algorithms)) {
+    if (algorithm === 'crc32c') crc = 0;
+    else hashes.set(algorithm, createHash(algorithm));
+  }
+  return {
+    update(chunk) {
+      for (const hash of hashes.values()) hash.update(chunk);
+      if (crc !== undefined) crc = crc32cUpdate(crc, chunk);
+    },
+    digest() {
+      const result: Checksums = {};
+      for (const [algorithm, hash] of hashes) result[algorithm] = hash.digest('hex');
+      if (crc !== undefined) result.crc32c = crc.toString(16).padStart(8, '0');
+      return result;
+    },
+  };
+}
+
+/** Converts a base64 checksum (as GCS and S3 headers carry them) to lowercase hex. */
+export function base64ToHex(value: string): string {
+  return Buffer.from(value, 'base64').toString('hex');
+}
+
+/** Converts a hex checksum to base64 (for S3/GCS request headers). */
+export function hexToBase64(value: string): string {
+  return Buffer.from(value, 'hex').toString('base64');
+}
+
+/** The algorithms both sides know, with whether they all agree. */
+export function compareChecksums(expected: Checksums, actual: Checksums): { compared: ChecksumAlgorithm[]; mismatched: ChecksumAlgorithm[] } {
+  const compared: ChecksumAlgorithm[] = [];
+  const mismatched: ChecksumAlgorithm[] = [];
+  for (const algorithm of ['sha256', 'md5', 'crc32c'] as const) {
+    const want = expected[algorithm];
+    const have = actual[algorithm];
+    if (want === undefined || have === undefined) continue;
+    compared.push(algorithm);
+    if (want.toLowerCase() !== have.toLowerCase()) mismatched.push(algorithm);
+  }
+  return { compared, mismatched };
+}
+
+// CRC-32C (Castagnoli), reflected polynomial 0x82F63B78, slicing-by-8 tables. GCS states it for
+// every object, also composite ones that have no MD5.
+const CRC_TABLES: Uint32Array[] = (() => {
+  const tables = Array.from({ length: 8 }, () => new Uint32Array(256));
+  const first = tables[0]!;
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    first[n] = c >>> 0;
+  }
+  for (let n = 0; n < 256; n++) {
+    let c = first[n]!;
+    for (let t = 1; t < 8; t++) {
+      c = (first[c & 0xff]! ^ (c >>> 8)) >>> 0;
+      tables[t]![n] = c;
+    }
+  }
+  return tables;
+})();
+
+/** Continues a CRC-32C over `data`; start with 0. */
+export function crc32cUpdate(crc: number, data: Uint8Array): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  let c = ~crc >>> 0;
+  let i = 0;
+  const end8 = data.length - (data.length % 8);
+  while (i < end8) {
+    const a = (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    c =
+      t7[a & 0xff]! ^
+      t6[(a >>> 8) & 0xff]! ^
+      t5[(a >>> 16) & 0xff]! ^
+      t4[a >>> 24]! ^
+      t3[data[i + 4]!]! ^
+      t2[data[i + 5]!]! ^
+      t1[data[i + 6]!]! ^
+      t0[data[i + 7]!]!;
+    i += 8;
+  }
+  while (i < data.length) c = t0[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}

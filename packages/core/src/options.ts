@@ -1,0 +1,181 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import type { FlinkConfig } from './config.ts';
+import { ConfigError } from './errors.ts';
+import { parseFlinkBoolean, parseFlinkList, parseHttpHeaders } from './flink-values.ts';
+
+/** The Flink option keys this project reads, spelled as Flink spells them. */
+export const FlinkKeys = {
+  baseDir: 'user.artifacts.base-dir',
+  namespace: 'kubernetes.namespace',
+  clusterId: 'kubernetes.cluster-id',
+  artifactList: 'user.artifacts.artifact-list',
+  rawHttpEnabled: 'user.artifacts.raw-http-enabled',
+  httpHeaders: 'user.artifacts.http-headers',
+  pipelineJars: 'pipeline.jars',
+  localUploadEnabled: 'kubernetes.artifacts.local-upload-enabled',
+  localUploadTarget: 'kubernetes.artifacts.local-upload-target',
+  localUploadOverwrite: 'kubernetes.artifacts.local-upload-overwrite',
+} as const;
+
+/** Flink's default for `user.artifacts.base-dir`. */
+export const DEFAULT_BASE_DIR = '/opt/flink/artifacts';
+/** Flink's default for `kubernetes.namespace`. */
+export const DEFAULT_NAMESPACE = 'default';
+
+// Flink validates the cluster id as a DNS-1123 label of at most 45 characters (it becomes part
+// of service names); the namespace is a DNS-1123 label of at most 63.
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const CLUSTER_ID = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const MAX_CLUSTER_ID = 45;
+const MAX_NAMESPACE = 63;
+
+/** Where a cluster's artifacts go: `<base-dir>/<namespace>/<cluster-id>`. */
+export interface ClusterLocation {
+  readonly baseDir: string;
+  readonly namespace: string;
+  readonly clusterId: string;
+  /** Absolute `<base-dir>/<namespace>/<cluster-id>`. */
+  readonly clusterDir: string;
+}
+
+/** A config value with surrounding blanks removed; blank counts as unset. */
+export function readString(config: FlinkConfig, key: string): string | undefined {
+  const value = config.get(key)?.trim();
+  return value === '' ? undefined : value;
+}
+
+/**
+ * Reads base dir, namespace and cluster id, validated as Flink validates them.
+ *
+ * @param cwd resolves a relative base dir. @default process.cwd()
+ * @throws ConfigError naming the key that is missing or malformed.
+ */
+export function readClusterLocation(config: FlinkConfig, cwd = process.cwd()): ClusterLocation {
+  const clusterId = readString(config, FlinkKeys.clusterId);
+  if (clusterId === undefined) {
+    throw new ConfigError(`${FlinkKeys.clusterId} is required`, {
+      key: FlinkKeys.clusterId,
+      hint: `set -D${FlinkKeys.clusterId}=<name>: artifacts go to <base-dir>/<namespace>/<cluster-id>`,
+    });
+  }
+  if (!CLUSTER_ID.test(clusterId) || clusterId.length > MAX_CLUSTER_ID) {
+    throw new ConfigError(`${FlinkKeys.clusterId} ${JSON.stringify(clusterId)} is not a valid cluster id`, {
+      key: FlinkKeys.clusterId,
+      hint: `lowercase letters, digits and "-", starting with a letter, at most ${MAX_CLUSTER_ID} characters`,
+    });
+  }
+  const namespace = readString(config, FlinkKeys.namespace) ?? DEFAULT_NAMESPACE;
+  if (!DNS_LABEL.test(namespace) || namespace.length > MAX_NAMESPACE) {
+    throw new ConfigError(`${FlinkKeys.namespace} ${JSON.stringify(namespace)} is not a valid Kubernetes namespace`, {
+      key: FlinkKeys.namespace,
+    });
+  }
+  const givenBaseDir = readString(config, FlinkKeys.baseDir) ?? DEFAULT_BASE_DIR;
+  if (givenBaseDir.includes('\u0000')) throw new ConfigError(`${FlinkKeys.baseDir} contains a NUL byte`, { key: FlinkKeys.baseDir });
+  const baseDir = isAbsolute(givenBaseDir) ? resolve(givenBaseDir) : resolve(cwd, givenBaseDir);
+  return { baseDir, namespace, clusterId, clusterDir: join(baseDir, namespace, clusterId) };
+}
+
+/**
+ * The job jar URI: the one given on the command line, else the single entry of `pipeline.jars`.
+ * Application mode runs exactly one jar, so several entries are an error.
+ *
+ * @throws ConfigError naming `pipeline.jars`.
+ */
+export function readJobUri(config: FlinkConfig, given?: string): string | undefined {
+  if (given !== undefined && given.trim() !== '') return given.trim();
+  const jars = parseFlinkList(config.get(FlinkKeys.pipelineJars), FlinkKeys.pipelineJars);
+  if (jars.length > 1) {
+    throw new ConfigError(`${FlinkKeys.pipelineJars} lists ${jars.length} jars; application mode takes exactly one`, {
+      key: FlinkKeys.pipelineJars,
+      hint: 'give the job jar as JOB_URI and the others in user.artifacts.artifact-list',
+    });
+  }
+  return jars[0];
+}
+
+/** `user.artifacts.artifact-list` as a list of URIs. @throws ConfigError for empty entries. */
+export function readArtifactList(config: FlinkConfig): string[] {
+  return parseFlinkList(config.get(FlinkKeys.artifactList), FlinkKeys.artifactList);
+}
+
+/** HTTP settings shared by every HTTP(S) transfer. */
+export interface HttpSettings {
+  /** `user.artifacts.raw-http-enabled`. @default false */
+  readonly rawHttpEnabled: boolean;
+  /** `user.artifacts.http-headers`, sent with every HTTP(S) request. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** @throws ConfigError for a non-boolean flag or malformed headers. */
+export function readHttpSettings(config: FlinkConfig): HttpSettings {
+  return {
+    rawHttpEnabled: parseFlinkBoolean(config.get(FlinkKeys.rawHttpEnabled), FlinkKeys.rawHttpEnabled, false),
+    headers: parseHttpHeaders(config.get(FlinkKeys.httpHeaders), FlinkKeys.httpHeaders),
+  };
+}
+
+/** S3 settings from Flink's S3 keys. Unset fields fall back to the AWS SDK's own defaults. */
+export interface S3Settings {
+  readonly endpoint: string | undefined;
+  readonly pathStyleAccess: boolean | undefined;
+  readonly accessKey: string | undefined;
+  readonly secretKey: string | undefined;
+  readonly region: string | undefined;
+}
+
+// Flink's S3 filesystems read the same option under several prefixes (`s3.`, `s3a.`,
+// `fs.s3a.`) and spellings; the first key set wins.
+const S3_KEYS = {
+  endpoint: ['s3.endpoint', 's3a.endpoint', 'fs.s3a.endpoint'],
+  pathStyleAccess: ['s3.path.style.access', 's3.path-style-access', 's3a.path.style.access', 'fs.s3a.path.style.access'],
+  accessKey: ['s3.access-key', 's3.access.key', 's3a.access.key', 'fs.s3a.access.key'],
+  secretKey: ['s3.secret-key', 's3.secret.key', 's3a.secret.key', 'fs.s3a.secret.key'],
+  region: ['s3.endpoint.region', 's3.region', 's3a.endpoint.region', 'fs.s3a.endpoint.region'],
+} as const;
+
+function firstSet(config: FlinkConfig, keys: readonly string[]): [string, string] | undefined {
+  for (const key of keys) {
+    const value = readString(config, key);
+    if (value !== undefined) return [key, value];
+  }
+  return undefined;
+}
+
+/** @throws ConfigError when only one of access and secret key is set, or path style is not a boolean. */
+export function readS3Settings(config: FlinkConfig): S3Settings {
+  const pathStyle = firstSet(config, S3_KEYS.pathStyleAccess);
+  const accessKey = firstSet(config, S3_KEYS.accessKey)?.[1];
+  const secretKey = firstSet(config, S3_KEYS.secretKey)?.[1];
+  if ((accessKey === undefined) !== (secretKey === undefined)) {
+    throw new ConfigError(`set both s3.access-key and s3.secret-key, or neither`, {
+      key: accessKey === undefined ? 's3.access-key' : 's3.secret-key',
+      hint: 'with neither, the AWS SDK default credential chain is used',
+    });
+  }
+  return {
+    endpoint: firstSet(config, S3_KEYS.endpoint)?.[1],
+    pathStyleAccess: pathStyle === undefined ? undefined : parseFlinkBoolean(pathStyle[1], pathStyle[0], false),
+    accessKey,
+    secretKey,
+    region: firstSet(config, S3_KEYS.region)?.[1],
+  };
+}
+
+/** Every configured value that is a credential, so that messages can mask it. */
+export function secretValues(config: FlinkConfig): string[] {
+  const secrets: string[] = [];
+  for (const key of [...S3_KEYS.accessKey, ...S3_KEYS.secretKey]) {
+    const value = readString(config, key);
+    if (value !== undefined) secrets.push(value);
+  }
+  const headers = config.get(FlinkKeys.httpHeaders);
+  if (headers !== undefined) {
+    try {
+      secrets.push(...Object.values(parseHttpHeaders(headers, FlinkKeys.httpHeaders)).filter((v) => v !== ''));
+    } catch {
+      // Malformed headers fail elsewhere with their own error; nothing to mask then.
+    }
+  }
+  return secrets;
+}
