@@ -165,3 +165,11 @@ export class ObjectExistsError extends FlinkArtifactsError {
     this.name = 'ObjectExistsError';
   }
 }
+
+/** A path that exists but is a directory or other non-regular file where a file is needed. */
+export class NotAFileError extends FlinkArtifactsError {
+  constructor(message: string, options: FlinkArtifactsErrorOptions = {}) {
+    super('ERR_NOT_A_FILE', 'runtime', message, options);
+    this.name = 'NotAFileError';
+  }
+}

@@ -1,0 +1,144 @@
+import { Storage, type File, type FileMetadata } from '@google-cloud/storage';
+import {
+  AccessDeniedError,
+  ArtifactNotFoundError,
+  InvalidUriError,
+  TransferError,
+  base64ToHex,
+  type Checksums,
+  type NotModified,
+  type ObjectRef,
+  type ReadOptions,
+  type ReadResult,
+  type RemoteObject,
+  type StatOptions,
+  type StorageDriver,
+} from '@flink-artifacts/core';
+import { errorText, httpStatusOf } from './errors.ts';
+
+/** Options of {@link createGcsDriver}. */
+export interface GcsDriverOptions {
+  /**
+   * JSON API endpoint, e.g. a test server. @default the library's own: storage.googleapis.com,
+   * or `STORAGE_EMULATOR_HOST` when set.
+   */
+  readonly apiEndpoint?: string;
+  /**
+   * Project id for requests that need one. Object reads and writes do not; passing one keeps
+   * the library from shelling out to `gcloud` to find it.
+   * @default GOOGLE_CLOUD_PROJECT, GCLOUD_PROJECT, or "flink-artifacts"
+   */
+  readonly projectId?: string;
+  /** Environment for the project fallback. @default process.env */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The parts of a GCS driver that the upload side reuses. */
+export interface GcsDriverInternals {
+  readonly storage: Storage;
+  fileOf(ref: ObjectRef, generation?: string): File;
+  toError(error: unknown, display: string, action: string): Error;
+  describe(metadata: FileMetadata): RemoteObject;
+}
+
+/** The custom metadata key our uploads store the content's SHA-256 under. */
+export const GCS_SHA256_METADATA_KEY = 'sha256';
+
+/**
+ * A driver for `gs://` objects through `@google-cloud/storage`, with its default credentials
+ * (GOOGLE_APPLICATION_CREDENTIALS, workload identity) and STORAGE_EMULATOR_HOST. Reads pin the
+ * generation whose metadata was read, so the checksums verified belong to the bytes received.
+ */
+export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver & GcsDriverInternals {
+  const env = options.env ?? process.env;
+  const storage = new Storage({
+    projectId: options.projectId ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT ?? 'flink-artifacts',
+    ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
+    // Retries belong to the transfer layer, which knows what is safe to repeat.
+    retryOptions: { autoRetry: false },
+  });
+
+  function fileOf(ref: ObjectRef, generation?: string): File {
+    if (ref.location.scheme !== 'gs') throw new InvalidUriError(`the GCS driver cannot read ${ref.display}`);
+    const bucket = storage.bucket(ref.location.bucket);
+    return generation === undefined ? bucket.file(ref.location.key) : bucket.file(ref.location.key, { generation });
+  }
+
+  function toError(error: unknown, display: string, action: string): Error {
+    const status = httpStatusOf(error);
+    const detail = errorText(error);
+    if (status === 404) {
+      const what = /bucket/i.test(detail) ? 'bucket does not exist' : 'object does not exist';
+      return new ArtifactNotFoundError(`${display}: ${what}`, { cause: error });
+    }
+    if (status === 401 || status === 403) {
+      return new AccessDeniedError(`${display}: access denied by GCS (${status})`, {
+        cause: error,
+        hint: 'check GOOGLE_APPLICATION_CREDENTIALS or the workload identity, and the bucket IAM policy',
+      });
+    }
+    return new TransferError(`${display}: ${action} failed: ${detail}`, { cause: error });
+  }
+
+  async function metadataOf(ref: ObjectRef, signal: AbortSignal | undefined): Promise<FileMetadata | undefined> {
+    signal?.throwIfAborted();
+    try {
+      const [metadata] = await fileOf(ref).getMetadata();
+      return metadata;
+    } catch (error) {
+      const typed = toError(error, ref.display, 'metadata request');
+      if (typed instanceof ArtifactNotFoundError) return undefined;
+      throw typed;
+    }
+  }
+
+  return {
+    name: 'gcs',
+    storage,
+    fileOf,
+    toError,
+    describe: describeMetadata,
+
+    // https://cloud.google.com/storage/docs/json_api/v1/objects/get
+    async stat(ref: ObjectRef, statOptions: StatOptions = {}): Promise<RemoteObject | undefined> {
+      const metadata = await metadataOf(ref, statOptions.signal);
+      return metadata === undefined ? undefined : describeMetadata(metadata);
+    },
+
+    // https://cloud.google.com/storage/docs/json_api/v1/objects/get (alt=media)
+    async read(ref: ObjectRef, readOptions: ReadOptions = {}): Promise<ReadResult | NotModified> {
+      const metadata = await metadataOf(ref, readOptions.signal);
+      if (metadata === undefined) throw new ArtifactNotFoundError(`${ref.display}: object does not exist`);
+      const object = describeMetadata(metadata);
+      if (readOptions.unlessVersion !== undefined && readOptions.unlessVersion === object.version) return { notModified: true };
+      const generation = metadata.generation === undefined ? undefined : String(metadata.generation);
+      // Validation is ours (the fetcher checks md5/crc32c from the metadata); the library's
+      // own would hash the bytes a second time.
+      const body = fileOf(ref, generation).createReadStream({ validation: false });
+      const signal = readOptions.signal;
+      if (signal !== undefined) {
+        const abort = (): void => void body.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        if (signal.aborted) abort();
+        else signal.addEventListener('abort', abort, { once: true });
+        body.once('close', () => signal.removeEventListener('abort', abort));
+      }
+      return { notModified: false, body, object };
+    },
+  };
+}
+
+function describeMetadata(metadata: FileMetadata): RemoteObject {
+  const checksums: Checksums = {};
+  // Objects stored gzip-encoded are served decompressed: the stored hashes do not describe
+  // the bytes we receive.
+  const transcoded = metadata.contentEncoding === 'gzip';
+  if (!transcoded) {
+    if (typeof metadata.md5Hash === 'string') checksums.md5 = base64ToHex(metadata.md5Hash);
+    if (typeof metadata.crc32c === 'string') checksums.crc32c = base64ToHex(metadata.crc32c);
+    const sha256 = metadata.metadata?.[GCS_SHA256_METADATA_KEY];
+    if (typeof sha256 === 'string' && /^[0-9a-f]{64}$/i.test(sha256)) checksums.sha256 = sha256.toLowerCase();
+  }
+  const size = transcoded || metadata.size === undefined ? undefined : Number(metadata.size);
+  const version = metadata.generation === undefined ? undefined : String(metadata.generation);
+  return { size, checksums, version };
+}

@@ -1,0 +1,194 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import got, { type Response } from 'got';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  AccessDeniedError,
+  ArtifactNotFoundError,
+  InvalidUriError,
+  RawHttpDisabledError,
+  TransferError,
+  base64ToHex,
+  redactSecrets,
+  redactUri,
+  type Checksums,
+  type NotModified,
+  type ObjectRef,
+  type ReadOptions,
+  type ReadResult,
+  type RemoteObject,
+  type StatOptions,
+  type StorageDriver,
+} from '@flink-artifacts/core';
+import { errorText } from './errors.ts';
+
+/** Options of {@link createHttpDriver}. */
+export interface HttpDriverOptions {
+  /** `user.artifacts.http-headers`: sent with every request. Values are treated as secrets. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** `user.artifacts.raw-http-enabled`: whether plain http:// (also as a redirect target) is allowed. @default false */
+  readonly rawHttpEnabled?: boolean;
+  /** Extra trusted CA certificates (PEM), in addition to Node's and NODE_EXTRA_CA_CERTS. */
+  readonly ca?: string | Buffer | undefined;
+  /** Sockets per host: at least the transfer concurrency. @default 64 */
+  readonly maxSockets?: number;
+  /** Redirects followed at most. @default 10 */
+  readonly maxRedirects?: number;
+}
+
+// A version made from Last-Modified rather than an ETag, so the conditional request knows
+// which header to send.
+const LAST_MODIFIED_PREFIX = 'last-modified:';
+
+/**
+ * A driver for `http://` and `https://` artifacts. Sends the configured headers, follows a
+ * bounded number of redirects but never from https to http, asks for the identity encoding so
+ * the bytes on disk are the bytes served, and reads checksums a server states (Content-MD5,
+ * GCS's x-goog-hash).
+ */
+export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver {
+  const headers = { ...options.headers };
+  const secrets = Object.values(headers);
+  const maxSockets = options.maxSockets ?? 64;
+  const agent = {
+    http: new HttpAgent({ keepAlive: true, maxSockets }),
+    https: new HttpsAgent({ keepAlive: true, maxSockets, ...(options.ca === undefined ? {} : { ca: options.ca }) }),
+  };
+  const client = got.extend({
+    agent,
+    headers: { 'user-agent': 'flink-artifacts', ...headers },
+    // No Accept-Encoding: the server sends the stored bytes, which is what checksums describe.
+    decompress: false,
+    followRedirect: true,
+    maxRedirects: options.maxRedirects ?? 10,
+    throwHttpErrors: false,
+    retry: { limit: 0 },
+    timeout: { connect: 10_000, secureConnect: 10_000, response: 60_000 },
+    ...(options.ca === undefined ? {} : { https: { certificateAuthority: options.ca } }),
+    hooks: {
+      beforeRedirect: [
+        (redirectOptions, response) => {
+          const from = response.url;
+          const to = redirectOptions.url instanceof URL ? redirectOptions.url : new URL(String(redirectOptions.url));
+          if (to.protocol === 'http:' && from.startsWith('https:')) {
+            throw new TransferError(`${redactUri(from)} redirects from https to http (${redactUri(to.href)}); refused`);
+          }
+          if (to.protocol === 'http:' && options.rawHttpEnabled !== true) {
+            throw new RawHttpDisabledError(`${redactUri(from)} redirects to plain http (${redactUri(to.href)})`, {
+              hint: 'set user.artifacts.raw-http-enabled=true to allow unencrypted HTTP',
+            });
+          }
+        },
+      ],
+    },
+  });
+
+  function requireHttp(ref: ObjectRef): string {
+    if (ref.location.scheme !== 'http' && ref.location.scheme !== 'https') {
+      throw new InvalidUriError(`the HTTP driver cannot read ${ref.display}`);
+    }
+    if (ref.location.scheme === 'http' && options.rawHttpEnabled !== true) {
+      throw new RawHttpDisabledError(`plain http is disabled: ${ref.display}`, {
+        hint: 'set user.artifacts.raw-http-enabled=true to allow unencrypted HTTP',
+      });
+    }
+    return ref.location.url;
+  }
+
+  function failure(error: unknown, display: string): Error {
+    if (error instanceof TransferError || error instanceof RawHttpDisabledError) return error;
+    const cause: unknown = (error as { cause?: unknown }).cause;
+    if (cause instanceof TransferError || cause instanceof RawHttpDisabledError) return cause;
+    const code = (error as NodeJS.ErrnoException).code;
+    const tls = typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED/.test(code);
+    return new TransferError(`${display}: ${redactSecrets(errorText(error), secrets)}`, {
+      cause: error,
+      ...(tls ? { hint: 'the server certificate is not trusted; add its CA with NODE_EXTRA_CA_CERTS' } : {}),
+    });
+  }
+
+  function statusError(response: Response | { statusCode: number; statusMessage?: string | undefined }, display: string): Error {
+    const status = response.statusCode;
+    if (status === 404 || status === 410) return new ArtifactNotFoundError(`${display}: HTTP ${status}, no such file`);
+    if (status === 401 || status === 403) {
+      return new AccessDeniedError(`${display}: HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(), {
+        hint: 'check user.artifacts.http-headers (e.g. Authorization) and the server\'s access rules',
+      });
+    }
+    return new TransferError(`${display}: HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd());
+  }
+
+  return {
+    name: 'http',
+
+    async stat(ref: ObjectRef, statOptions: StatOptions = {}): Promise<RemoteObject | undefined> {
+      const url = requireHttp(ref);
+      let response: Response;
+      try {
+        response = await client.head(url, { signal: statOptions.signal });
+      } catch (error) {
+        throw failure(error, ref.display);
+      }
+      if (response.statusCode === 404 || response.statusCode === 410) return undefined;
+      if (response.statusCode >= 300) throw statusError(response, ref.display);
+      return describeResponse(response.headers);
+    },
+
+    async read(ref: ObjectRef, readOptions: ReadOptions = {}): Promise<ReadResult | NotModified> {
+      const url = requireHttp(ref);
+      const conditional: Record<string, string> = {};
+      const version = readOptions.unlessVersion;
+      if (version?.startsWith(LAST_MODIFIED_PREFIX)) conditional['if-modified-since'] = version.slice(LAST_MODIFIED_PREFIX.length);
+      else if (version !== undefined) conditional['if-none-match'] = version;
+
+      const stream = client.stream(url, { headers: conditional, signal: readOptions.signal });
+      let response: Response;
+      try {
+        response = await new Promise<Response>((resolve, reject) => {
+          stream.once('response', resolve);
+          stream.once('error', reject);
+        });
+      } catch (error) {
+        stream.destroy();
+        throw failure(error, ref.display);
+      }
+      if (response.statusCode === 304 && version !== undefined) {
+        stream.destroy();
+        return { notModified: true };
+      }
+      if (response.statusCode !== 200) {
+        stream.destroy();
+        throw statusError(response, ref.display);
+      }
+      return { notModified: false, body: stream, object: describeResponse(response.headers) };
+    },
+
+    async close() {
+      agent.http.destroy();
+      agent.https.destroy();
+    },
+  };
+}
+
+function describeResponse(headers: IncomingHttpHeaders): RemoteObject {
+  const encoding = headers['content-encoding'];
+  const identity = encoding === undefined || encoding === 'identity';
+  const checksums: Checksums = {};
+  if (identity) {
+    const contentMd5 = headers['content-md5'];
+    if (typeof contentMd5 === 'string') checksums.md5 = base64ToHex(contentMd5);
+    // GCS (and proxies in front of it) state both hashes, base64, in one header.
+    const googHash = headers['x-goog-hash'];
+    for (const part of (Array.isArray(googHash) ? googHash.join(',') : (googHash ?? '')).split(',')) {
+      const eq = part.indexOf('=');
+      const name = part.slice(0, eq).trim();
+      if (name === 'md5' || name === 'crc32c') checksums[name] = base64ToHex(part.slice(eq + 1).trim());
+    }
+  }
+  const length = headers['content-length'];
+  const size = identity && length !== undefined && /^\d+$/.test(length) ? Number(length) : undefined;
+  const etag = headers.etag;
+  const lastModified = headers['last-modified'];
+  const version = etag ?? (lastModified === undefined ? undefined : `${LAST_MODIFIED_PREFIX}${lastModified}`);
+  return { size, checksums, version };
+}

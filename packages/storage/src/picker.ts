@@ -1,0 +1,100 @@
+import {
+  driverKindOf,
+  readHttpSettings,
+  readS3Settings,
+  type ArtifactLocation,
+  type DriverKind,
+  type DriverPicker,
+  type FlinkConfig,
+  type S3Settings,
+  type StorageDriver,
+} from '@flink-artifacts/core';
+import type { GcsDriverOptions } from './gcs-driver.ts';
+import type { HttpDriverOptions } from './http-driver.ts';
+
+/** Options of {@link createDriverPicker}. */
+export interface StorageOptions {
+  /** Settings of the S3 driver. @default SDK defaults only */
+  readonly s3?: S3Settings;
+  /** Options of the HTTP(S) driver. */
+  readonly http?: HttpDriverOptions;
+  /** Options of the GCS driver. */
+  readonly gcs?: GcsDriverOptions;
+  /** Sockets per host for the network drivers. @default 64 */
+  readonly maxSockets?: number;
+  /** Drivers to use instead of the built-in ones, by kind (embedders, other stores). */
+  readonly drivers?: Partial<Record<DriverKind, StorageDriver>>;
+}
+
+/**
+ * Dispatches each location to the driver of its scheme. Built-in drivers are created on first
+ * use and their modules imported only then, so a run without S3 never loads the AWS SDK.
+ */
+export function createDriverPicker(options: StorageOptions = {}): DriverPicker {
+  const created = new Map<DriverKind, Promise<StorageDriver>>();
+
+  async function build(kind: DriverKind): Promise<StorageDriver> {
+    const given = options.drivers?.[kind];
+    if (given !== undefined) return given;
+    const maxSockets = options.maxSockets ?? 64;
+    switch (kind) {
+      case 's3': {
+        const { createS3Driver } = await import('./s3-driver.ts');
+        return createS3Driver({ settings: options.s3 ?? emptyS3Settings, maxSockets });
+      }
+      case 'gs': {
+        const { createGcsDriver } = await import('./gcs-driver.ts');
+        return createGcsDriver(options.gcs);
+      }
+      case 'http': {
+        const { createHttpDriver } = await import('./http-driver.ts');
+        return createHttpDriver({ maxSockets, ...options.http });
+      }
+      case 'file': {
+        const { createFileDriver } = await import('./file-driver.ts');
+        return createFileDriver();
+      }
+    }
+  }
+
+  return {
+    driverFor(location: ArtifactLocation): Promise<StorageDriver> {
+      const kind = driverKindOf(location);
+      let driver = created.get(kind);
+      if (driver === undefined) {
+        driver = build(kind);
+        created.set(kind, driver);
+      }
+      return driver;
+    },
+    async close(): Promise<void> {
+      const drivers = await Promise.allSettled(created.values());
+      created.clear();
+      await Promise.allSettled(
+        drivers.map((result) => (result.status === 'fulfilled' ? result.value.close?.() : undefined)),
+      );
+    },
+  };
+}
+
+const emptyS3Settings: S3Settings = {
+  endpoint: undefined,
+  pathStyleAccess: undefined,
+  accessKey: undefined,
+  secretKey: undefined,
+  region: undefined,
+};
+
+/**
+ * Storage options from Flink's configuration: S3 keys, HTTP headers and the raw-http switch.
+ *
+ * @throws ConfigError for malformed values.
+ */
+export function storageOptionsFromConfig(config: FlinkConfig, extra: Omit<StorageOptions, 's3'> = {}): StorageOptions {
+  const http = readHttpSettings(config);
+  return {
+    ...extra,
+    s3: readS3Settings(config),
+    http: { headers: http.headers, rawHttpEnabled: http.rawHttpEnabled, ...extra.http },
+  };
+}
