@@ -203,7 +203,9 @@ export async function startGcsServer(): Promise<RunningGcsServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, query: Record<string, string>): Promise<void> {
     const method = req.method ?? 'GET';
-    const path = url.pathname;
+    // With STORAGE_EMULATOR_HOST the client drops the /storage/v1 prefix from JSON API paths
+    // (its base URL is the variable itself); accept both forms.
+    const path = /^\/b(\/|$)/.test(url.pathname) ? `/storage/v1${url.pathname}` : url.pathname;
     let m: RegExpExecArray | null;
 
     // Buckets: https://cloud.google.com/storage/docs/json_api/v1/buckets

@@ -44,15 +44,32 @@ export interface RunningHttpServer {
   /** `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`. */
   url: string;
   requests: RecordedRequest[];
+  /** The most GET bodies ever in flight at once. */
+  readonly maxInFlight: number;
   stop(): Promise<void>;
 }
 
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const requests: RecordedRequest[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const record: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, status: 0 };
     requests.push(record);
     res.on('finish', () => (record.status = res.statusCode));
+    if (req.method === 'GET') {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      // 'finish' fires when the last byte is handed to the kernel, before the client can see
+      // it; 'close' alone would race with the client's next request.
+      let counted = true;
+      const release = (): void => {
+        if (counted) inFlight--;
+        counted = false;
+      };
+      res.once('finish', release);
+      res.once('close', release);
+    }
     serve(req, res, options).catch((error: unknown) => {
       if (!res.headersSent) {
         res.statusCode = 500;
@@ -68,6 +85,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   return {
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     requests,
+    get maxInFlight() {
+      return maxInFlight;
+    },
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -157,12 +177,13 @@ function throttle(bytesPerSecond: number): Transform {
       const pieces: Buffer[] = [];
       for (let i = 0; i < chunk.length; i += chunkSize) pieces.push(chunk.subarray(i, i + chunkSize));
       const next = (): void => {
-        const piece = pieces.shift();
-        if (piece === undefined) return callback();
-        this.push(piece);
-        setTimeout(next, 50);
+        this.push(pieces.shift());
+        // Hand over the last piece without a pause, so the response ends as its bytes go out.
+        if (pieces.length === 0) callback();
+        else setTimeout(next, 50);
       };
-      next();
+      if (pieces.length === 0) callback();
+      else next();
     },
   });
 }

@@ -1,0 +1,88 @@
+import type { ArtifactResult, FetchEvent } from '@flink-artifacts/fetcher';
+import { formatBytes, formatDuration } from './format.ts';
+import type { OutputStream } from './io.ts';
+
+/** Renders fetch events: one line per finished artifact, plus a live bar on a terminal. */
+export interface FetchProgress {
+  readonly onEvent: (event: FetchEvent) => void;
+  /** Removes the bar. Call once, before printing the summary. */
+  finish(): void;
+}
+
+const BAR_WIDTH = 24;
+const REDRAW_MS = 100;
+
+/** The log line for one finished artifact (init container logs, and above the bar on a TTY). */
+export function artifactLine(result: ArtifactResult, elapsedMs: number | undefined): string {
+  const status = result.status.padEnd(7);
+  switch (result.status) {
+    case 'fetched':
+      return `${status} ${result.uri} -> ${result.path} (${formatBytes(result.bytes)}${elapsedMs === undefined ? '' : ` in ${formatDuration(elapsedMs)}`})`;
+    case 'reused':
+      return `${status} ${result.uri} -> ${result.path} (unchanged, kept)`;
+    case 'local':
+      return `${status} ${result.uri} (in the image, not copied)`;
+    case 'failed':
+      // Error messages name the URI themselves.
+      return `${status} ${result.error?.message ?? `${result.uri}: unknown error`}`;
+  }
+}
+
+export function createFetchProgress(stream: OutputStream, now: () => number = () => performance.now()): FetchProgress {
+  const tty = stream.isTTY === true;
+  const started = new Map<string, number>();
+  const sizes = new Map<string, number>();
+  const startedAt = now();
+  let total = 0;
+  let done = 0;
+  let bytes = 0;
+  let lastDraw = 0;
+  let barShown = false;
+
+  const clearBar = (): void => {
+    if (barShown) stream.write('\r\u001b[2K');
+    barShown = false;
+  };
+  const drawBar = (force: boolean): void => {
+    const t = now();
+    if (!force && t - lastDraw < REDRAW_MS) return;
+    lastDraw = t;
+    const knownTotal = [...sizes.values()].reduce((sum, size) => sum + size, 0);
+    const fraction = total === 0 ? 1 : Math.min(1, (done + (knownTotal > 0 ? Math.min(1, bytes / knownTotal) * 0.999 : 0)) / (total + 0.0001));
+    const filled = Math.round(fraction * BAR_WIDTH);
+    const rate = bytes / Math.max(0.001, (t - startedAt) / 1000);
+    const text = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${total} files  ${formatBytes(bytes)}  ${formatBytes(rate)}/s`;
+    stream.write(`\r\u001b[2K${text.slice(0, Math.max(20, (stream.columns ?? 80) - 1))}`);
+    barShown = true;
+  };
+
+  return {
+    onEvent(event) {
+      switch (event.type) {
+        case 'planned':
+          total = event.total;
+          break;
+        case 'start':
+          started.set(event.uri, now());
+          if (event.size !== undefined) sizes.set(event.uri, event.size);
+          break;
+        case 'progress':
+          bytes += event.bytes;
+          if (tty) drawBar(false);
+          break;
+        case 'done': {
+          done++;
+          const begin = started.get(event.result.uri);
+          const line = artifactLine(event.result, begin === undefined ? undefined : now() - begin);
+          if (tty) clearBar();
+          stream.write(`${line}\n`);
+          if (tty && done < total) drawBar(true);
+          break;
+        }
+      }
+    },
+    finish() {
+      if (tty) clearBar();
+    },
+  };
+}

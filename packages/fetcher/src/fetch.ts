@@ -1,0 +1,285 @@
+import { createReadStream, type Stats } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import pLimit from 'p-limit';
+import {
+  AbortedError,
+  ArtifactNotFoundError,
+  ChecksumMismatchError,
+  FlinkArtifactsError,
+  compareChecksums,
+  createChecksumAccumulator,
+  describeError,
+  isFlinkArtifactsError,
+  stateDirectory,
+  type Checksums,
+  type DriverPicker,
+  type FlinkConfig,
+  type ReadResult,
+  type StorageDriver,
+} from '@flink-artifacts/core';
+import { createDriverPicker, storageOptionsFromConfig, type StorageOptions } from '@flink-artifacts/storage';
+import { algorithmsFor, diskError, sweepAbandonedTempFiles, writeVerified } from './atomic-file.ts';
+import { planFetch, plannedArtifacts, type FetchPlan, type PlannedArtifact } from './plan.ts';
+import { readRecord, recordMatches, removeRecord, uriKey, writeRecord } from './record.ts';
+
+/** How one artifact ended. */
+export type ArtifactStatus = 'fetched' | 'reused' | 'local' | 'failed';
+
+/** The outcome for one artifact. */
+export interface ArtifactResult {
+  readonly role: 'job' | 'artifact';
+  /** The URI, credentials masked. */
+  readonly uri: string;
+  /** Absolute path of the file (in the cluster directory, or the local path for `local://`). */
+  readonly path: string;
+  readonly status: ArtifactStatus;
+  /** Bytes transferred for this artifact (0 when reused or local). */
+  readonly bytes: number;
+  /** Why it failed: stable code and message. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** What a fetch did. The CLI prints this; `--json` prints it as JSON. */
+export interface FetchReport {
+  /** Absolute path of the job jar, or null when no job jar was given. */
+  readonly jobJar: string | null;
+  /** Absolute paths of the artifacts of `user.artifacts.artifact-list`, in order. */
+  readonly artifacts: string[];
+  /** How many files were downloaded or copied. */
+  readonly fetched: number;
+  /** How many files already in place were kept, known to be identical. */
+  readonly reused: number;
+  /** Bytes transferred. */
+  readonly bytes: number;
+  /** The cluster directory: `<base-dir>/<namespace>/<cluster-id>`. */
+  readonly targetDir: string;
+  /** One entry per artifact, job first. */
+  readonly items: ArtifactResult[];
+}
+
+/** Progress of a fetch, for progress bars and logs. */
+export type FetchEvent =
+  | { readonly type: 'planned'; readonly plan: FetchPlan; readonly total: number }
+  | { readonly type: 'start'; readonly uri: string; readonly path: string; readonly size: number | undefined }
+  | { readonly type: 'progress'; readonly uri: string; readonly bytes: number }
+  | { readonly type: 'done'; readonly result: ArtifactResult };
+
+/** Options of {@link fetchArtifacts}. */
+export interface FetchOptions {
+  /** Flink configuration (merged: config file, then `-D`). */
+  readonly config: FlinkConfig;
+  /** JOB_URI. @default the single entry of `pipeline.jars` */
+  readonly jobUri?: string | undefined;
+  /** Transfers at once. @default 8 */
+  readonly concurrency?: number;
+  /** Aborts every transfer; temporary files are removed. */
+  readonly signal?: AbortSignal;
+  /** Progress events. Must not throw. */
+  readonly onEvent?: (event: FetchEvent) => void;
+  /** Storage drivers. @default built from `config` */
+  readonly drivers?: DriverPicker;
+  /** Extra storage options when drivers are built from `config` (a CA, a GCS endpoint...). */
+  readonly storage?: Omit<StorageOptions, 's3'>;
+  /** Resolves a relative base dir. @default process.cwd() */
+  readonly cwd?: string;
+}
+
+/** Default number of concurrent transfers. */
+export const DEFAULT_CONCURRENCY = 8;
+
+/** Some artifacts could not be fetched. The report lists every artifact, failed ones included. */
+export class FetchFailedError extends FlinkArtifactsError {
+  readonly report: FetchReport;
+  constructor(report: FetchReport) {
+    const failed = report.items.filter((item) => item.status === 'failed');
+    const first = failed[0]?.error?.message ?? 'unknown error';
+    super('ERR_FETCH_FAILED', 'runtime', failed.length === 1 ? first : `${failed.length} artifacts failed; first: ${first}`);
+    this.name = 'FetchFailedError';
+    this.report = report;
+  }
+}
+
+/**
+ * Fetches the job jar and every artifact into `<base-dir>/<namespace>/<cluster-id>/`, as
+ * Flink's application mode does, but concurrently, verified, atomically and idempotently.
+ *
+ * Everything is validated before the first byte moves. Each artifact either ends complete
+ * and verified under its final name or not at all; a failure of one does not stop the others.
+ *
+ * @throws ConfigError and the URI errors of {@link planFetch} before any transfer.
+ * @throws FetchFailedError (with the full report) when any artifact failed.
+ * @throws AbortedError when `signal` aborted.
+ */
+export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport> {
+  const plan = planFetch({ config: options.config, jobUri: options.jobUri, ...(options.cwd ? { cwd: options.cwd } : {}) });
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const drivers = options.drivers ?? createDriverPicker({ ...storageOptionsFromConfig(options.config, options.storage), maxSockets: Math.max(concurrency, 8) });
+  const ownsDrivers = options.drivers === undefined;
+  const emit = options.onEvent ?? (() => undefined);
+  const signal = options.signal;
+  const items = plannedArtifacts(plan);
+  emit({ type: 'planned', plan, total: items.length });
+
+  try {
+    const clusterDir = plan.location.clusterDir;
+    const stateDir = stateDirectory(clusterDir);
+    if (items.some((item) => item.mode === 'download')) {
+      await mkdir(stateDir, { recursive: true }).catch((error: unknown) => {
+        throw diskError(error, clusterDir);
+      });
+      await sweepAbandonedTempFiles(stateDir);
+    }
+
+    const limit = pLimit(concurrency);
+    const results = await Promise.all(
+      items.map((item) =>
+        limit(async (): Promise<ArtifactResult> => {
+          let result: ArtifactResult;
+          try {
+            signal?.throwIfAborted();
+            result = await fetchOne(item, { drivers, stateDir, signal, emit });
+          } catch (error) {
+            result = failed(item, error, signal);
+          }
+          emit({ type: 'done', result });
+          return result;
+        }),
+      ),
+    );
+
+    if (signal?.aborted) throw new AbortedError('fetch aborted; temporary files removed');
+    const report: FetchReport = {
+      jobJar: plan.job === undefined ? null : plan.job.path,
+      artifacts: plan.artifacts.map((artifact) => artifact.path),
+      fetched: results.filter((r) => r.status === 'fetched').length,
+      reused: results.filter((r) => r.status === 'reused').length,
+      bytes: results.reduce((sum, r) => sum + r.bytes, 0),
+      targetDir: clusterDir,
+      items: results,
+    };
+    if (results.some((r) => r.status === 'failed')) throw new FetchFailedError(report);
+    return report;
+  } finally {
+    if (ownsDrivers) await drivers.close();
+  }
+}
+
+interface Context {
+  readonly drivers: DriverPicker;
+  readonly stateDir: string;
+  readonly signal: AbortSignal | undefined;
+  readonly emit: (event: FetchEvent) => void;
+}
+
+async function fetchOne(item: PlannedArtifact, context: Context): Promise<ArtifactResult> {
+  const { uri } = item;
+  const driver = await context.drivers.driverFor(uri.location);
+  const base = { role: item.role, uri: uri.display, path: item.path };
+
+  if (item.mode === 'local') {
+    // Already in the image: it must exist and be a file, and match a pinned digest if any.
+    const info = await driver.stat(uri, { signal: context.signal });
+    if (info === undefined) throw new ArtifactNotFoundError(`${uri.display}: no such file in the image`);
+    if (uri.sha256 !== undefined) await verifyLocalDigest(item.path, uri.sha256, uri.display);
+    return { ...base, status: 'local', bytes: 0 };
+  }
+
+  const existing = await stat(item.path).catch(() => undefined);
+  let opened: ReadResult | undefined;
+  if (existing?.isFile()) {
+    const reuse = await tryReuse(item, existing, driver, context);
+    if (reuse === 'reused') return { ...base, status: 'reused', bytes: 0 };
+    opened = reuse;
+  }
+
+  if (opened === undefined) {
+    const response = await driver.read(uri, { signal: context.signal });
+    if (response.notModified) throw new Error('store answered "not modified" to an unconditional read');
+    opened = response;
+  }
+  context.emit({ type: 'start', uri: uri.display, path: item.path, size: opened.object.size });
+  await removeRecord(context.stateDir, uri.fileName);
+  const written = await writeVerified(opened.body, {
+    tempDir: context.stateDir,
+    target: item.path,
+    display: uri.display,
+    expect: { size: opened.object.size, stored: opened.object.checksums, pinnedSha256: uri.sha256 },
+    signal: context.signal,
+    onBytes: (bytes) => context.emit({ type: 'progress', uri: uri.display, bytes }),
+  });
+  await saveRecord(item, opened.object.version, written.checksums, context.stateDir);
+  return { ...base, status: 'fetched', bytes: written.bytes };
+}
+
+/**
+ * Decides whether a file already in place is the artifact. With a valid record: a pinned
+ * digest that the record verified needs no request; otherwise one conditional read, which
+ * either confirms the version or already streams the new content. Without a record: the file
+ * is kept only when its size and a checksum the store states (or the pinned digest) match.
+ */
+async function tryReuse(item: PlannedArtifact, existing: Stats, driver: StorageDriver, context: Context): Promise<'reused' | ReadResult | undefined> {
+  const { uri } = item;
+  const record = await readRecord(context.stateDir, uri.fileName);
+  if (record !== undefined && recordMatches(record, uri.raw, existing)) {
+    if (uri.sha256 !== undefined && record.checksums.sha256 === uri.sha256) return 'reused';
+    if (record.version !== undefined) {
+      const response = await driver.read(uri, { signal: context.signal, unlessVersion: record.version });
+      return response.notModified ? 'reused' : response;
+    }
+    return undefined;
+  }
+
+  // No usable record: prove identity by content, or fetch again.
+  const remote = await driver.stat(uri, { signal: context.signal }).catch(() => undefined);
+  const expected: Checksums = { ...remote?.checksums, ...(uri.sha256 === undefined ? {} : { sha256: uri.sha256 }) };
+  if (remote?.size !== existing.size && uri.sha256 === undefined) return undefined;
+  const algorithms = algorithmsFor({ size: remote?.size, stored: remote?.checksums ?? {}, pinnedSha256: uri.sha256 });
+  if (algorithms.length === 0) return undefined;
+  const actual = await hashFile(item.path, algorithms);
+  const { compared, mismatched } = compareChecksums(expected, actual);
+  if (compared.length === 0 || mismatched.length > 0) return undefined;
+  await saveRecord(item, remote?.version, actual, context.stateDir);
+  return 'reused';
+}
+
+async function saveRecord(item: PlannedArtifact, version: string | undefined, checksums: Checksums, stateDir: string): Promise<void> {
+  const file = await stat(item.path);
+  await writeRecord(stateDir, item.uri.fileName, {
+    uri: uriKey(item.uri.raw),
+    version,
+    checksums,
+    size: file.size,
+    mtimeMs: file.mtimeMs,
+    ino: file.ino,
+    fetchedAt: new Date().toISOString(),
+  }).catch((error: unknown) => {
+    throw diskError(error, stateDir);
+  });
+}
+
+async function hashFile(path: string, algorithms: Parameters<typeof createChecksumAccumulator>[0]): Promise<Checksums> {
+  const accumulator = createChecksumAccumulator(algorithms);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
+  return accumulator.digest();
+}
+
+async function verifyLocalDigest(path: string, sha256: string, display: string): Promise<void> {
+  const actual = await hashFile(path, ['sha256']);
+  if (actual.sha256 !== sha256) throw new ChecksumMismatchError(`${display}: SHA-256 is ${actual.sha256}, the URI pins ${sha256}`);
+}
+
+function failed(item: PlannedArtifact, error: unknown, signal: AbortSignal | undefined): ArtifactResult {
+  const typed = isFlinkArtifactsError(error)
+    ? error
+    : signal?.aborted
+      ? new AbortedError(`${item.uri.display}: aborted`)
+      : undefined;
+  return {
+    role: item.role,
+    uri: item.uri.display,
+    path: item.path,
+    status: 'failed',
+    bytes: 0,
+    error: { code: typed?.code ?? 'ERR_TRANSFER', message: typed ? describeError(typed) : `${item.uri.display}: ${describeError(error)}` },
+  };
+}

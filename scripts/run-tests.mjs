@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// Runs every test file with ava against real servers, and ends with "N passed, N failed".
+//
+// Starts one Ceph RGW for the whole run (tests share it, each with its own buckets) unless
+// FA_TEST_S3_* already point at one, and stops it afterwards. Other servers (HTTP, GCS test
+// server) are started by the test files themselves. Extra arguments go to ava (e.g. a file).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const rgwScript = join(root, 'test', 'servers', 'rgw.sh');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+let rgwDir;
+if (!env.FA_TEST_S3_ENDPOINT) {
+  rgwDir = join(root, '.tmp', `rgw-${process.pid}`);
+  mkdirSync(dirname(rgwDir), { recursive: true });
+  const port = await freePort();
+  const monPort = await freePort();
+  process.stdout.write(`# starting Ceph RGW on 127.0.0.1:${port} (${rgwDir})\n`);
+  const started = Date.now();
+  let out;
+  try {
+    out = execFileSync('bash', [rgwScript, 'start', rgwDir, String(port)], { env: { ...env, RGW_MON_PORT: String(monPort) }, encoding: 'utf8' });
+  } catch (error) {
+    process.stdout.write(`# Ceph RGW failed to start: ${error.stderr ?? error.message}\n0 passed, 1 failed\n`);
+    process.exit(1);
+  }
+  for (const line of out.trim().split('\n')) {
+    const [key, value] = line.split('=', 2);
+    env[`FA_TEST_${key}`] = value;
+  }
+  process.stdout.write(`# Ceph RGW ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+const stopRgw = () => {
+  if (rgwDir === undefined) return;
+  try {
+    execFileSync('bash', [rgwScript, 'stop', rgwDir]);
+  } catch {
+    // best effort
+  }
+  rgwDir = undefined;
+};
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    stopRgw();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
+
+const ava = spawn(join(root, 'node_modules', '.bin', 'ava'), ['--tap', ...process.argv.slice(2)], {
+  cwd: root,
+  env,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+createInterface({ input: ava.stdout }).on('line', (line) => {
+  process.stdout.write(`${line}\n`);
+  if (/^ok \d+/.test(line)) {
+    if (/# (SKIP|TODO)/i.test(line)) skipped++;
+    else passed++;
+  } else if (/^not ok \d+/.test(line)) {
+    if (/# TODO/i.test(line)) skipped++;
+    else failed++;
+  }
+});
+const code = await new Promise((resolve) => ava.once('close', (exitCode) => resolve(exitCode ?? 1)));
+stopRgw();
+// ava exits non-zero for uncaught exceptions and timeouts that produce no "not ok" line.
+if (code !== 0 && failed === 0) failed = 1;
+process.stdout.write(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
+process.exit(failed > 0 ? 1 : 0);

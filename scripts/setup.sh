@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Prepares a fresh machine: pnpm (pinned), the workspace's dependencies, a build.
+# With --test-servers, also the Debian packages the tests run against (Ceph's RADOS Gateway
+# for S3, curl, openssl). Idempotent: what is already there is not installed again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PNPM_VERSION=12.4.2
+want_servers=false
+for arg in "$@"; do
+  case "$arg" in
+    --test-servers) want_servers=true ;;
+    *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if $want_servers; then
+  missing=()
+  for bin in ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw ceph:ceph-common curl:curl openssl:openssl; do
+    command -v "${bin%%:*}" >/dev/null 2>&1 || missing+=("${bin##*:}")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  echo "setup: installing pnpm $PNPM_VERSION"
+  npm install -g --no-fund --no-audit "pnpm@$PNPM_VERSION" >/dev/null
+fi
+
+pnpm install --frozen-lockfile --reporter=silent
+log=$(mktemp)
+if ! pnpm exec turbo run build --output-logs=errors-only >"$log" 2>&1; then
+  cat "$log" >&2
+  exit 1
+fi
+rm -f "$log"
