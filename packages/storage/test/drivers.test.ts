@@ -9,6 +9,7 @@ import {
   AccessDeniedError,
   ArtifactNotFoundError,
   NotAFileError,
+  TransferError,
   parseArtifactUri,
   type StorageDriver,
 } from '@flink-artifacts/core';
@@ -187,7 +188,7 @@ test('https: an untrusted certificate fails with a hint, never silently', async 
   const server = await startHttpServer({ root, tls });
   t.teardown(() => server.stop());
   const driver = createHttpDriver();
-  const error = await t.throwsAsync(driver.read(parseArtifactUri(`${server.url}/x.jar`)));
+  const error = await t.throwsAsync(driver.read(parseArtifactUri(`${server.url}/x.jar`)), { instanceOf: TransferError });
   t.regex(error.hint ?? '', /NODE_EXTRA_CA_CERTS/);
 });
 
