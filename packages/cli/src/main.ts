@@ -1,6 +1,7 @@
 import yargs, { type Arguments } from 'yargs';
 import { normalizeArgv } from './argv.ts';
 import { fetchCommand, runFetch, type FetchArgs } from './commands/fetch.ts';
+import { runUpload, uploadCommand, type UploadArgs } from './commands/upload.ts';
 import { ExitCode } from './exit.ts';
 import { redactingStream, type CliIo } from './io.ts';
 
@@ -28,6 +29,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .scriptName('flink-artifacts')
     .usage('$0 <command> [options]\n\nGets a Flink job\'s artifacts into the JobManager pod. Options are Flink\'s own keys (-Dkey=value).')
     .command(fetchCommand.command, fetchCommand.describe, fetchCommand.builder)
+    .command(uploadCommand.command, uploadCommand.describe, uploadCommand.builder)
     .demandCommand(1, 'Give a command.')
     .recommendCommands()
     .strict()
@@ -63,6 +65,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   switch (parsed._[0]) {
     case 'fetch':
       return runFetch(parsed as unknown as FetchArgs, safeIo, secrets);
+    case 'upload':
+      return runUpload(parsed as unknown as UploadArgs, safeIo, secrets);
     default:
       safeIo.stderr.write(`flink-artifacts: unknown command ${String(parsed._[0])}\n`);
       return ExitCode.usage;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { tempDir, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { normalizeArgv } from '../src/argv.ts';
-import { createFetchProgress } from '../src/fetch-progress.ts';
+import { createFetchProgress } from '../src/progress.ts';
 import { main, type CliIo } from '../src/main.ts';
 
 function memoryIo(options: { tty?: boolean; env?: Record<string, string> } = {}): CliIo & { out: () => string; err: () => string } {
@@ -60,8 +60,8 @@ test('a TTY gets a progress bar that is cleared before the log line; a pipe gets
   let clock = 0;
   let tty = '';
   const progress = createFetchProgress({ write: (s: string) => (tty += s), isTTY: true, columns: 80 }, () => clock);
-  progress.onEvent({ type: 'planned', plan: undefined as never, total: 2 });
-  progress.onEvent({ type: 'start', uri: 's3://b/a.jar', path: '/x/a.jar', size: 1000 });
+  progress.onEvent({ type: 'planned', total: 2 });
+  progress.onEvent({ type: 'start', uri: 's3://b/a.jar', size: 1000 });
   clock = 500;
   progress.onEvent({ type: 'progress', uri: 's3://b/a.jar', bytes: 500 });
   t.regex(tty, /\[#+\.+\] 0\/2 files {2}500 B/);
@@ -71,7 +71,7 @@ test('a TTY gets a progress bar that is cleared before the log line; a pipe gets
 
   let pipe = '';
   const lines = createFetchProgress({ write: (s: string) => (pipe += s) }, () => 0);
-  lines.onEvent({ type: 'planned', plan: undefined as never, total: 1 });
+  lines.onEvent({ type: 'planned', total: 1 });
   lines.onEvent({ type: 'progress', uri: 's3://b/a.jar', bytes: 10 });
   lines.onEvent({ type: 'done', result: { role: 'job', uri: 's3://b/a.jar', path: '/x/a.jar', status: 'reused', bytes: 0 } });
   t.is(pipe, 'reused  s3://b/a.jar -> /x/a.jar (unchanged, kept)\n');

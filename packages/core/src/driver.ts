@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Checksums } from './checksum.ts';
+import type { ChecksumAlgorithm, Checksums } from './checksum.ts';
 import type { ArtifactLocation } from './uri.ts';
 
 /** What a driver needs to address an object, and what it may print about it. */
@@ -53,18 +53,28 @@ export interface StatOptions {
   readonly signal?: AbortSignal | undefined;
 }
 
+/**
+ * The bytes to write: a known size and a way to (re)open them, whole or a byte range, so that a
+ * driver can upload parts in parallel straight from disk and retry a part without buffering.
+ */
+export interface UploadSource {
+  readonly size: number;
+  /** A fresh stream of the bytes `start..end` (inclusive), or of everything. */
+  open(range?: { readonly start: number; readonly end: number }): Readable;
+}
+
 /** Options of {@link StorageDriver.write}. */
 export interface WriteOptions {
   readonly signal?: AbortSignal | undefined;
-  /** The exact number of bytes the body will yield. */
-  readonly size: number;
-  /** Checksums of the body, stored with the object so that readers can verify it. */
+  /** Checksums of the source, stored with the object (and sent for the store to verify where it can). */
   readonly checksums: Checksums;
   /**
-   * Create only: fail with `ObjectExistsError` (code ERR_OBJECT_EXISTS) if the name is taken,
-   * decided by the store atomically (S3 If-None-Match, GCS ifGenerationMatch=0, O_EXCL).
+   * Create only: throw ObjectExistsError if the name is taken, decided by the store atomically
+   * (S3 If-None-Match: *, GCS ifGenerationMatch=0, link(2) on a filesystem).
    */
   readonly ifAbsent: boolean;
+  /** Called with byte counts as they are sent. */
+  readonly onBytes?: ((bytes: number) => void) | undefined;
 }
 
 /**
@@ -94,10 +104,20 @@ export interface StorageDriver {
   read(ref: ObjectRef, options?: ReadOptions): Promise<ReadResult | NotModified>;
 
   /**
-   * Writes an object from a stream with bounded memory. Not idempotent unless `ifAbsent`.
-   * On failure nothing is left under the object's name (partial uploads are aborted).
+   * Writes an object with bounded memory. Not idempotent unless `ifAbsent`. On failure nothing
+   * new is left under the object's name (multipart uploads are aborted, temporary files removed).
+   *
+   * @returns what the store says about the new object.
+   * @throws ObjectExistsError (`ifAbsent` and the name is taken), ArtifactNotFoundError (the
+   *   bucket or directory is missing), AccessDeniedError, TransferError.
    */
-  write?(ref: ObjectRef, body: Readable, options: WriteOptions): Promise<RemoteObject>;
+  write?(ref: ObjectRef, source: UploadSource, options: WriteOptions): Promise<RemoteObject>;
+
+  /**
+   * Computes checksums by reading the stored object, for stores whose metadata states none
+   * (a filesystem). Optional: remote stores do not offer it, since it costs a download.
+   */
+  hash?(ref: ObjectRef, algorithms: readonly ChecksumAlgorithm[], options?: StatOptions): Promise<Checksums>;
 
   /** Releases connection pools. Safe to call more than once. */
   close?(): Promise<void>;

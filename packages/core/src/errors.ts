@@ -173,3 +173,11 @@ export class NotAFileError extends FlinkArtifactsError {
     this.name = 'NotAFileError';
   }
 }
+
+/** The upload target already holds an object of that name with other (or unknown) content. */
+export class TargetExistsError extends FlinkArtifactsError {
+  constructor(message: string, options: FlinkArtifactsErrorOptions = {}) {
+    super('ERR_TARGET_EXISTS', 'runtime', message, options);
+    this.name = 'TargetExistsError';
+  }
+}

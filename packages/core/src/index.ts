@@ -7,3 +7,5 @@ export * from './options.ts';
 export * from './paths.ts';
 export * from './checksum.ts';
 export * from './driver.ts';
+export * from './upload-target.ts';
+export * from './name-clash.ts';

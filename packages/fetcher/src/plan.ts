@@ -1,7 +1,7 @@
 import {
   FlinkKeys,
-  NameClashError,
   RawHttpDisabledError,
+  assertNoNameClash,
   parseArtifactUri,
   readArtifactList,
   readClusterLocation,
@@ -62,7 +62,6 @@ export function planFetch(options: PlanFetchOptions): FetchPlan {
   const listed = readArtifactList(config);
 
   const seen = new Map<string, PlannedArtifact>();
-  const byName = new Map<string, PlannedArtifact>();
 
   const plan = (raw: string, role: ArtifactRole): PlannedArtifact | undefined => {
     const uri = parseArtifactUri(raw);
@@ -75,15 +74,6 @@ export function planFetch(options: PlanFetchOptions): FetchPlan {
     const mode = uri.location.scheme === 'local' ? 'local' : 'download';
     const path = uri.location.scheme === 'local' ? uri.location.path : targetPath(location.clusterDir, uri.fileName, uri.display);
     const planned: PlannedArtifact = { role, uri, mode, path };
-    if (mode === 'download') {
-      const other = byName.get(uri.fileName);
-      if (other !== undefined) {
-        throw new NameClashError(`${other.uri.display} and ${uri.display} would both be saved as ${uri.fileName}`, {
-          hint: 'rename one of them: every artifact lands in one directory under its file name',
-        });
-      }
-      byName.set(uri.fileName, planned);
-    }
     seen.set(uri.raw, planned);
     return planned;
   };
@@ -94,6 +84,8 @@ export function planFetch(options: PlanFetchOptions): FetchPlan {
     const planned = plan(raw, 'artifact');
     if (planned !== undefined) artifacts.push(planned);
   }
+  // local:// artifacts stay where they are and take no name in the cluster directory.
+  assertNoNameClash([...seen.values()].filter((item) => item.mode === 'download').map((item) => item.uri));
   return { location, job, artifacts };
 }
 

@@ -1,11 +1,18 @@
-import type { Stats } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import {
   AccessDeniedError,
   ArtifactNotFoundError,
   InvalidUriError,
   NotAFileError,
+  ObjectExistsError,
   TransferError,
+  createChecksumAccumulator,
+  type ChecksumAlgorithm,
+  type Checksums,
   type NotModified,
   type ObjectRef,
   type ReadOptions,
@@ -13,7 +20,10 @@ import {
   type RemoteObject,
   type StatOptions,
   type StorageDriver,
+  type UploadSource,
+  type WriteOptions,
 } from '@flink-artifacts/core';
+import { byteMeter } from './meter.ts';
 
 /**
  * A driver for `file://` and `local://` paths on this machine. A file's version is its size,
@@ -61,6 +71,51 @@ export function createFileDriver(): StorageDriver {
       }
       const body = handle.createReadStream({ highWaterMark: 1024 * 1024, ...(options.signal ? { signal: options.signal } : {}) });
       return { notModified: false, body, object };
+    },
+
+    async hash(ref: ObjectRef, algorithms: readonly ChecksumAlgorithm[]): Promise<Checksums> {
+      const accumulator = createChecksumAccumulator(algorithms);
+      try {
+        for await (const chunk of createReadStream(pathOf(ref), { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
+      } catch (error) {
+        throw fileError(error, ref.display);
+      }
+      return accumulator.digest();
+    },
+
+    /**
+     * Writes beside the destination, then publishes with link(2), which fails if the name is
+     * taken: an exclusive create that never shows a partial file. Overwrites use rename(2).
+     */
+    async write(ref: ObjectRef, source: UploadSource, writeOptions: WriteOptions): Promise<RemoteObject> {
+      const path = pathOf(ref);
+      const dir = dirname(path);
+      await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+        throw fileError(error, ref.display);
+      });
+      const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.part`);
+      try {
+        await pipeline(
+          source.open(),
+          byteMeter(writeOptions.onBytes),
+          createWriteStream(tmp, { flags: 'wx', flush: true }),
+          ...(writeOptions.signal ? [{ signal: writeOptions.signal }] : []),
+        );
+        if (writeOptions.ifAbsent) {
+          await link(tmp, path).catch((error: unknown) => {
+            if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ObjectExistsError(`${ref.display}: a file of that name already exists`);
+            throw error;
+          });
+        } else {
+          await rename(tmp, path);
+        }
+      } catch (error) {
+        throw error instanceof ObjectExistsError ? error : fileError(error, ref.display);
+      } finally {
+        await rm(tmp, { force: true });
+      }
+      const written = await stat(path);
+      return { ...describeFile(written, ref.display), checksums: { ...writeOptions.checksums } };
     },
   };
 }

@@ -1,17 +1,26 @@
 import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
+  type CompletedPart,
   type GetObjectCommandOutput,
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
+import pLimit from 'p-limit';
 import {
   AccessDeniedError,
   ArtifactNotFoundError,
   InvalidUriError,
+  ObjectExistsError,
   TransferError,
+  hexToBase64,
   redactSecrets,
   type Checksums,
   type NotModified,
@@ -22,8 +31,11 @@ import {
   type S3Settings,
   type StatOptions,
   type StorageDriver,
+  type UploadSource,
+  type WriteOptions,
 } from '@flink-artifacts/core';
 import { errorText } from './errors.ts';
+import { contentTypeFor, guardedBody } from './meter.ts';
 
 /** Options of {@link createS3Driver}. */
 export interface S3DriverOptions {
@@ -33,7 +45,16 @@ export interface S3DriverOptions {
   readonly maxSockets?: number;
   /** Environment for the region fallback. @default process.env */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Objects larger than this are uploaded in parts. @default 64 MiB */
+  readonly multipartThreshold?: number;
+  /** Part size for multipart uploads (raised when a file would need more than 10,000 parts). @default 16 MiB */
+  readonly partSize?: number;
+  /** Parts of one object uploaded at once. @default 4 */
+  readonly partConcurrency?: number;
 }
+
+const MIB = 1024 * 1024;
+const MAX_PARTS = 10_000;
 
 /** The parts of an S3 driver that the upload side reuses. */
 export interface S3DriverInternals {
@@ -57,6 +78,9 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
   const forcePathStyle = settings.pathStyleAccess ?? (endpoint !== undefined && isIpOrLocalhost(endpoint));
   const secrets = [settings.accessKey, settings.secretKey].filter((s): s is string => s !== undefined);
   const maxSockets = options.maxSockets ?? 64;
+  const multipartThreshold = options.multipartThreshold ?? 64 * MIB;
+  const partSize = options.partSize ?? 16 * MIB;
+  const partConcurrency = options.partConcurrency ?? 4;
 
   const client = new S3Client({
     region: settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -70,6 +94,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
     // understood by many S3-compatible stores (RGW answers 411); we verify content ourselves.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    logger: sdkLogger,
     requestHandler: {
       httpAgent: { keepAlive: true, maxSockets },
       httpsAgent: { keepAlive: true, maxSockets },
@@ -84,6 +109,9 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
     if (status === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket') {
       const what = name === 'NoSuchBucket' ? 'bucket does not exist' : 'object does not exist';
       return new ArtifactNotFoundError(`${display}: ${what}`, { cause: error });
+    }
+    if (status === 412 || name === 'PreconditionFailed') {
+      return new ObjectExistsError(`${display}: an object of that name already exists`, { cause: error });
     }
     if (status === 401 || status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
       return new AccessDeniedError(`${display}: access denied by S3 (${name ?? status})`, {
@@ -134,11 +162,133 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
       return { notModified: false, body, object: describeObject(output) };
     },
 
+    async write(ref: ObjectRef, source: UploadSource, writeOptions: WriteOptions): Promise<RemoteObject> {
+      const target = requireS3(ref);
+      const { checksums } = writeOptions;
+      const common = {
+        ...target,
+        ContentType: contentTypeFor(target.Key),
+        ...(checksums.sha256 === undefined ? {} : { Metadata: { [S3_SHA256_METADATA_KEY]: checksums.sha256 } }),
+      };
+      // A failing source must abort the request reading it: the SDK would wait for its bytes forever.
+      const failure = new AbortController();
+      let sourceError: Error | undefined;
+      const body = (range?: { start: number; end: number }): Readable =>
+        guardedBody(source.open(range), writeOptions.onBytes, (error) => {
+          if (failure.signal.aborted) return;
+          sourceError = error;
+          failure.abort(error);
+        });
+      const signal = writeOptions.signal === undefined ? failure.signal : AbortSignal.any([writeOptions.signal, failure.signal]);
+      try {
+        if (source.size > multipartThreshold) return await uploadMultipart(ref, common, source.size, body, { ...writeOptions, signal });
+        // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+        // One streamed request; Content-MD5 makes the store verify the bytes it received.
+        const output = await client.send(
+          new PutObjectCommand({
+            ...common,
+            Body: body(),
+            ContentLength: source.size,
+            ...(checksums.md5 === undefined ? {} : { ContentMD5: hexToBase64(checksums.md5) }),
+            ...(writeOptions.ifAbsent ? { IfNoneMatch: '*' } : {}),
+          }),
+          { abortSignal: signal },
+        );
+        return { size: source.size, checksums: { ...checksums }, version: output.ETag };
+      } catch (error) {
+        if (sourceError !== undefined) throw new TransferError(`${ref.display}: reading the upload source failed: ${errorText(sourceError)}`, { cause: sourceError });
+        throw error instanceof ObjectExistsError || error instanceof TransferError ? error : toError(error, ref.display, 'upload');
+      }
+    },
+
     async close() {
       client.destroy();
     },
   };
+
+  // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
+  // Parts are read straight from the source by range, so memory stays at a few stream buffers
+  // whatever the file size; on any failure the upload is aborted and nothing is published.
+  async function uploadMultipart(
+    ref: ObjectRef,
+    common: { Bucket: string; Key: string; ContentType: string; Metadata?: Record<string, string> },
+    total: number,
+    body: (range: { start: number; end: number }) => Readable,
+    writeOptions: WriteOptions,
+  ): Promise<RemoteObject> {
+    const { Bucket, Key } = common;
+    const signal = writeOptions.signal;
+    const size = Math.max(partSize, Math.ceil(total / MAX_PARTS));
+    const count = Math.ceil(total / size);
+    let uploadId: string | undefined;
+    try {
+      const created = await client.send(new CreateMultipartUploadCommand(common), { abortSignal: signal });
+      uploadId = created.UploadId;
+      if (uploadId === undefined) throw new TransferError(`${ref.display}: S3 returned no upload id`);
+      const limit = pLimit(partConcurrency);
+      const parts: CompletedPart[] = await Promise.all(
+        Array.from({ length: count }, (_, index) =>
+          limit(async () => {
+            const start = index * size;
+            const end = Math.min(total, start + size) - 1;
+            const output = await client.send(
+              new UploadPartCommand({
+                Bucket,
+                Key,
+                UploadId: uploadId,
+                PartNumber: index + 1,
+                Body: body({ start, end }),
+                ContentLength: end - start + 1,
+              }),
+              { abortSignal: signal },
+            );
+            return { PartNumber: index + 1, ETag: output.ETag };
+          }),
+        ),
+      );
+      if (writeOptions.ifAbsent) {
+        // AWS honours If-None-Match on completion; some S3-compatible stores (RGW 16) ignore it
+        // there, so also look just before completing. A narrow race remains on those stores.
+        const existing = await client.send(new HeadObjectCommand({ Bucket, Key }), { abortSignal: signal }).catch((error: unknown) => {
+          if (toError(error, ref.display, 'HEAD') instanceof ArtifactNotFoundError) return undefined;
+          throw error;
+        });
+        if (existing !== undefined) throw new ObjectExistsError(`${ref.display}: an object of that name already exists`);
+      }
+      const completed = await client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+          ...(writeOptions.ifAbsent ? { IfNoneMatch: '*' } : {}),
+        }),
+        { abortSignal: signal },
+      );
+      uploadId = undefined;
+      return { size: total, checksums: { ...writeOptions.checksums }, version: completed.ETag };
+    } catch (error) {
+      if (uploadId !== undefined) {
+        await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
+      }
+      throw error instanceof ObjectExistsError || error instanceof TransferError ? error : toError(error, ref.display, 'multipart upload');
+    }
+  }
 }
+
+// The SDK warns on the console for every failed request with a streamed body (a 412 of a
+// conditional create included) when given no logger; the failure itself reaches the caller as
+// a typed error, so that one line is noise in init container logs. Other warnings pass.
+const sdkLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].includes('non-retryable streaming request')) return;
+    console.warn(...args);
+  },
+  error: (...args: unknown[]) => console.error(...args),
+};
 
 function describeObject(output: HeadObjectCommandOutput | GetObjectCommandOutput): RemoteObject {
   const checksums: Checksums = {};

@@ -2,22 +2,27 @@
  * One conformance suite, run against every driver and its real server: S3 on Ceph RGW, GCS on
  * the GCS test server, HTTP and HTTPS on Node's servers, local files.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
 import {
   AccessDeniedError,
   ArtifactNotFoundError,
   NotAFileError,
+  ObjectExistsError,
   TransferError,
   parseArtifactUri,
   type StorageDriver,
+  type UploadSource,
 } from '@flink-artifacts/core';
 import { startGcsServer } from '@flink-artifacts/test-helpers/gcs-server';
 import { startHttpServer } from '@flink-artifacts/test-helpers/http-server';
 import { useS3 } from '@flink-artifacts/test-helpers/s3';
 import { createTestCertificate } from '@flink-artifacts/test-helpers/tls';
-import { randomContent, tempDir, uniqueBucket } from '@flink-artifacts/test-helpers/fixtures';
+import { randomContent, sha256Hex, tempDir, uniqueBucket } from '@flink-artifacts/test-helpers/fixtures';
 import { createFileDriver } from '../src/file-driver.ts';
 import { createGcsDriver } from '../src/gcs-driver.ts';
 import { createHttpDriver } from '../src/http-driver.ts';
@@ -207,4 +212,144 @@ test('http: plain http is refused unless raw http is enabled, also as a redirect
   const downgrade = await t.throwsAsync(driver.read(parseArtifactUri(`${secure.url}/moved.jar`)));
   t.regex(downgrade.message, /https to http/);
   t.is(plain.requests.length, 0, 'no request reached the plain server');
+});
+
+// ---- writes: conditional create, metadata, multipart/resumable, abort ----
+
+function bufferSource(content: Buffer): UploadSource {
+  return {
+    size: content.length,
+    open: (range) => Readable.from([range ? content.subarray(range.start, range.end + 1) : content]),
+  };
+}
+
+interface WriteSubject {
+  driver: StorageDriver;
+  /** A URI in a writable place where nothing exists yet. */
+  fresh(name: string): string;
+  /** The SHA-256 the store keeps for the object, read through the store's own API. */
+  storedSha256(uri: string): Promise<string | undefined>;
+  stop(): Promise<void>;
+}
+
+const writeSubjects: Record<string, (small: boolean) => Promise<WriteSubject>> = {
+  async s3(small) {
+    const s3 = await useS3();
+    const bucket = uniqueBucket('wr');
+    await s3.createBucket(bucket);
+    const driver = createS3Driver({
+      settings: readS3Settings(new Map(Object.entries(s3.flinkOptions))),
+      ...(small ? { multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024 } : {}),
+    });
+    return {
+      driver,
+      fresh: (name) => `s3://${bucket}/up/${name}`,
+      async storedSha256(uri) {
+        const { key } = parseArtifactUri(uri).location as { key: string };
+        const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return head.Metadata?.sha256;
+      },
+      stop: async () => driver.close?.(),
+    };
+  },
+  async gcs(small) {
+    const server = await startGcsServer();
+    server.createBucket('bkt');
+    const driver = createGcsDriver({ apiEndpoint: server.url, projectId: 'test', ...(small ? { resumableThreshold: 1024 } : {}) });
+    return {
+      driver,
+      fresh: (name) => `gs://bkt/up/${name}`,
+      storedSha256: async (uri) => server.object('bkt', (parseArtifactUri(uri).location as { key: string }).key)?.metadata.sha256,
+      stop: () => server.stop(),
+    };
+  },
+  async file() {
+    const root = await tempDir();
+    return { driver: createFileDriver(), fresh: (name) => `file://${root}/sub/dir/${name}`, storedSha256: async () => undefined, stop: async () => undefined };
+  },
+};
+
+for (const [name, makeSubject] of Object.entries(writeSubjects)) {
+  for (const size of [100_000, 12 * 1024 * 1024 + 5]) {
+    const kind = size > 1_000_000 ? (name === 's3' ? 'multipart' : name === 'gcs' ? 'resumable' : 'large') : 'single';
+    test(`${name}: ${kind} write stores the bytes and the SHA-256; a second create-only write is ObjectExistsError`, async (t) => {
+      const s = await makeSubject(true);
+      t.teardown(() => s.stop());
+      const content = randomContent(size);
+      const sha256 = sha256Hex(content);
+      const md5 = createHash('md5').update(content).digest('hex');
+      const ref = parseArtifactUri(s.fresh(`job-${size}.jar`));
+      let sent = 0;
+      const written = await s.driver.write!(ref, bufferSource(content), { checksums: { sha256, md5 }, ifAbsent: true, onBytes: (n) => (sent += n) });
+      t.is(written.size, size);
+      t.true(sent >= size);
+      const read = await s.driver.read(ref);
+      if (read.notModified) return t.fail();
+      // Digests, not t.deepEqual: comparing megabytes with ava's diffing takes seconds.
+      t.is(sha256Hex(await readAll(read.body)), sha256);
+      if (name !== 'file') t.is(await s.storedSha256(ref.raw), sha256);
+      t.is((await s.driver.stat(ref))?.checksums.sha256 ?? sha256, sha256);
+
+      const other = randomContent(1000);
+      await t.throwsAsync(s.driver.write!(ref, bufferSource(other), { checksums: {}, ifAbsent: true }), { instanceOf: ObjectExistsError });
+      const again = await s.driver.read(ref);
+      if (again.notModified) return t.fail();
+      t.is(sha256Hex(await readAll(again.body)), sha256, 'the losing write changed nothing');
+
+      await s.driver.write!(ref, bufferSource(other), { checksums: {}, ifAbsent: false });
+      const replaced = await s.driver.read(ref);
+      if (replaced.notModified) return t.fail();
+      t.deepEqual(await readAll(replaced.body), other, 'an unconditional write replaces');
+    });
+  }
+}
+
+test('s3: a failed multipart upload is aborted and leaves no object and no pending upload', async (t) => {
+  const s3 = await useS3();
+  const bucket = uniqueBucket('abort');
+  await s3.createBucket(bucket);
+  const driver = createS3Driver({ settings: readS3Settings(new Map(Object.entries(s3.flinkOptions))), multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024 });
+  t.teardown(() => driver.close?.());
+  const content = randomContent(16 * 1024 * 1024);
+  let opened = 0;
+  const failing: UploadSource = {
+    size: content.length,
+    open: (range) => {
+      opened++;
+      // The third part's source fails mid-way, as a disk read error would.
+      if (opened === 3) {
+        return new Readable({
+          read() {
+            this.destroy(new Error('simulated read error'));
+          },
+        });
+      }
+      return Readable.from([content.subarray(range!.start, range!.end + 1)]);
+    },
+  };
+  const ref = parseArtifactUri(`s3://${bucket}/big.jar`);
+  await t.throwsAsync(driver.write!(ref, failing, { checksums: {}, ifAbsent: true }));
+  t.is(await driver.stat(ref), undefined);
+  const pending = await s3.client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  t.deepEqual(pending.Uploads ?? [], []);
+});
+
+test('writes to a missing bucket or with bad credentials are typed errors naming the object', async (t) => {
+  const s3 = await useS3();
+  const driver = createS3Driver({ settings: readS3Settings(new Map(Object.entries(s3.flinkOptions))) });
+  const denied = createS3Driver({ settings: readS3Settings(new Map(Object.entries({ ...s3.flinkOptions, 's3.secret-key': 'nope-nope' }))) });
+  t.teardown(async () => {
+    await driver.close?.();
+    await denied.close?.();
+  });
+  const missing = parseArtifactUri(`s3://${uniqueBucket('missing')}/x.jar`);
+  await t.throwsAsync(driver.write!(missing, bufferSource(Buffer.from('x')), { checksums: {}, ifAbsent: true }), { instanceOf: ArtifactNotFoundError, message: /bucket does not exist/ });
+  const bucket = uniqueBucket('den');
+  await s3.createBucket(bucket);
+  await t.throwsAsync(denied.write!(parseArtifactUri(`s3://${bucket}/x.jar`), bufferSource(Buffer.from('x')), { checksums: {}, ifAbsent: true }), { instanceOf: AccessDeniedError });
+
+  const gcs = await startGcsServer();
+  t.teardown(() => gcs.stop());
+  const gcsDriver = createGcsDriver({ apiEndpoint: gcs.url, projectId: 'test' });
+  await t.throwsAsync(gcsDriver.write!(parseArtifactUri('gs://no-bucket/x.jar'), bufferSource(Buffer.from('x')), { checksums: {}, ifAbsent: true }), { instanceOf: ArtifactNotFoundError });
 });

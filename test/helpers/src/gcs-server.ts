@@ -318,38 +318,36 @@ export async function startGcsServer(): Promise<RunningGcsServer> {
 
   async function resumableChunk(req: IncomingMessage, res: ServerResponse, id: string, session: ResumableSession): Promise<void> {
     const range = req.headers['content-range'] ?? '';
-    const chunk = await readAll(req);
     const statusOnly = /^bytes \*\/(\d+|\*)$/.exec(range);
     const data = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(range);
+    // The client's single-request streaming mode: the rest of the object in one request whose
+    // length it does not know; the end of the request body is the end of the object.
+    const streaming = /^bytes (\d+)-\*\/(\d+|\*)$/.exec(range);
+    const incomplete = (): void => void res.writeHead(308, session.received > 0 ? { range: `bytes=0-${session.received - 1}` } : {}).end();
     let total: number | undefined;
-    if (data) {
-      const start = Number(data[1]);
+    if (streaming || data) {
+      const start = Number((streaming ?? data)![1]);
       if (start !== session.received) {
         // Out of order: tell the client what we have.
-        return void res.writeHead(308, session.received > 0 ? { range: `bytes=0-${session.received - 1}` } : {}).end();
+        req.resume();
+        return incomplete();
       }
-      await appendTo(session.file, chunk);
-      session.md5.update(chunk);
-      session.crc.update(chunk);
-      session.received += chunk.length;
-      total = data[3] === '*' ? undefined : Number(data[3]);
+      await appendBody(req, session);
+      const stated = (streaming ?? data)![streaming ? 2 : 3];
+      total = stated === '*' ? (streaming ? session.received : undefined) : Number(stated);
     } else if (statusOnly) {
+      req.resume();
       total = statusOnly[1] === '*' ? undefined : Number(statusOnly[1]);
-    } else if (range === '' && chunk.length > 0) {
-      // A single PUT with the whole body and no Content-Range.
-      await appendTo(session.file, chunk);
-      session.md5.update(chunk);
-      session.crc.update(chunk);
-      session.received += chunk.length;
-      total = session.received;
     } else if (range === '') {
+      // A single PUT with the whole body and no Content-Range.
+      await appendBody(req, session);
       total = session.received;
+    } else {
+      req.resume();
+      throw new HttpError(400, `bad Content-Range ${range}`);
     }
-    if (total === undefined || session.received < total) {
-      return void res.writeHead(308, session.received > 0 ? { range: `bytes=0-${session.received - 1}` } : {}).end();
-    }
+    if (total === undefined || session.received < total) return incomplete();
     sessions.delete(id);
-    if (session.received === 0) await appendTo(session.file, Buffer.alloc(0));
     const record = await commit(
       session.bucket,
       session.name,
@@ -359,6 +357,22 @@ export async function startGcsServer(): Promise<RunningGcsServer> {
       session.ifGenerationMatch === undefined ? {} : { ifGenerationMatch: session.ifGenerationMatch },
     );
     return json(res, 200, resource(record));
+  }
+
+  /** Streams a request body onto the end of a session's file, hashing as it goes. */
+  async function appendBody(req: IncomingMessage, session: ResumableSession): Promise<void> {
+    await pipeline(
+      req,
+      new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          session.md5.update(chunk);
+          session.crc.update(chunk);
+          session.received += chunk.length;
+          callback(null, chunk);
+        },
+      }),
+      createWriteStream(session.file, { flags: 'a' }),
+    );
   }
 
   async function media(req: IncomingMessage, res: ServerResponse, record: GcsObjectRecord): Promise<void> {
@@ -397,6 +411,12 @@ export async function startGcsServer(): Promise<RunningGcsServer> {
     const record: RecordedGcsRequest = { method: req.method ?? 'GET', path: url.pathname, query, status: 0 };
     requests.push(record);
     res.on('finish', () => (record.status = res.statusCode));
+    // GCS_DEBUG=1 traces requests and socket closes on stderr, for debugging a client.
+    if (process.env.GCS_DEBUG) {
+      console.error('REQ', req.method, url.pathname, url.search, req.headers['content-range'] ?? '', req.headers['content-length'] ?? '');
+      res.on('finish', () => console.error('RES', res.statusCode));
+      req.socket.once('close', () => console.error('SOCKET CLOSE'));
+    }
     handle(req, res, url, query).catch((error: unknown) => {
       const status = error instanceof HttpError ? error.status : 500;
       const message = error instanceof Error ? error.message : String(error);
@@ -450,14 +470,6 @@ function bufferStream(content: Buffer): Readable {
   return (async function* () {
     yield content;
   })() as unknown as Readable;
-}
-
-async function appendTo(file: string, chunk: Buffer): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const out = createWriteStream(file, { flags: 'a' });
-    out.once('error', reject);
-    out.end(chunk, () => resolve());
-  });
 }
 
 // multipart/related with two parts: JSON metadata, then the content.

@@ -1,7 +1,7 @@
 import { DEFAULT_CONCURRENCY, FetchFailedError, fetchArtifacts, type FetchReport } from '@flink-artifacts/fetcher';
 import type { Argv } from 'yargs';
 import { ExitCode, exitCodeFor, printError } from '../exit.ts';
-import { createFetchProgress } from '../fetch-progress.ts';
+import { createFetchProgress } from '../progress.ts';
 import { formatBytes } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { loadConfig, positiveInteger, withFlinkOptions, type FlinkArgs } from '../options.ts';

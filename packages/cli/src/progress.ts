@@ -1,10 +1,17 @@
-import type { ArtifactResult, FetchEvent } from '@flink-artifacts/fetcher';
+import type { ArtifactResult } from '@flink-artifacts/fetcher';
 import { formatBytes, formatDuration } from './format.ts';
 import type { OutputStream } from './io.ts';
 
-/** Renders fetch events: one line per finished artifact, plus a live bar on a terminal. */
-export interface FetchProgress {
-  readonly onEvent: (event: FetchEvent) => void;
+/** The events both transfers emit (fetch and upload), with their own result type. */
+export type TransferEvent<R> =
+  | { readonly type: 'planned'; readonly total: number }
+  | { readonly type: 'start'; readonly uri: string; readonly size: number | undefined }
+  | { readonly type: 'progress'; readonly uri: string; readonly bytes: number }
+  | { readonly type: 'done'; readonly result: R };
+
+/** Renders transfer events: one line per finished artifact, plus a live bar on a terminal. */
+export interface Progress<R> {
+  readonly onEvent: (event: TransferEvent<R>) => void;
   /** Removes the bar. Call once, before printing the summary. */
   finish(): void;
 }
@@ -28,7 +35,16 @@ export function artifactLine(result: ArtifactResult, elapsedMs: number | undefin
   }
 }
 
-export function createFetchProgress(stream: OutputStream, now: () => number = () => performance.now()): FetchProgress {
+/**
+ * @param lineFor the log line of a finished artifact, given how long it took (if it started).
+ * @param keyOf the URI under which its `start` event was reported.
+ */
+export function createProgress<R>(
+  stream: OutputStream,
+  lineFor: (result: R, elapsedMs: number | undefined) => string,
+  keyOf: (result: R) => string,
+  now: () => number = () => performance.now(),
+): Progress<R> {
   const tty = stream.isTTY === true;
   const started = new Map<string, number>();
   const sizes = new Map<string, number>();
@@ -72,8 +88,8 @@ export function createFetchProgress(stream: OutputStream, now: () => number = ()
           break;
         case 'done': {
           done++;
-          const begin = started.get(event.result.uri);
-          const line = artifactLine(event.result, begin === undefined ? undefined : now() - begin);
+          const begin = started.get(keyOf(event.result));
+          const line = lineFor(event.result, begin === undefined ? undefined : now() - begin);
           if (tty) clearBar();
           stream.write(`${line}\n`);
           if (tty && done < total) drawBar(true);
@@ -85,4 +101,9 @@ export function createFetchProgress(stream: OutputStream, now: () => number = ()
       if (tty) clearBar();
     },
   };
+}
+
+/** Progress of a fetch. */
+export function createFetchProgress(stream: OutputStream, now?: () => number): Progress<ArtifactResult> {
+  return createProgress(stream, artifactLine, (result) => result.uri, now);
 }
