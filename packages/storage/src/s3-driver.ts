@@ -277,8 +277,9 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
 }
 
 // The SDK warns on the console for every failed request with a streamed body (a 412 of a
-// conditional create included) when given no logger; the failure itself reaches the caller as
-// a typed error, so that one line is noise in init container logs. Other warnings pass.
+// conditional create included) when given no logger, and logs every failed command (with its
+// input) to a logger's `error`. Failures reach the caller as typed errors, so both are noise in
+// init container logs. Other warnings pass.
 const sdkLogger = {
   trace: () => undefined,
   debug: () => undefined,
@@ -287,7 +288,7 @@ const sdkLogger = {
     if (typeof args[0] === 'string' && args[0].includes('non-retryable streaming request')) return;
     console.warn(...args);
   },
-  error: (...args: unknown[]) => console.error(...args),
+  error: () => undefined,
 };
 
 function describeObject(output: HeadObjectCommandOutput | GetObjectCommandOutput): RemoteObject {

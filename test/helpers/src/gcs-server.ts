@@ -87,6 +87,7 @@ export async function startGcsServer(): Promise<RunningGcsServer> {
   const denied = new Set<string>();
   const objects = new Map<string, GcsObjectRecord>();
   const sessions = new Map<string, ResumableSession>();
+  const commitQueue = new Map<string, Promise<GcsObjectRecord>>();
   const requests: RecordedGcsRequest[] = [];
   let generationCounter = Date.now() * 1000;
   let baseUrl = '';
@@ -154,6 +155,27 @@ export async function startGcsServer(): Promise<RunningGcsServer> {
   }
 
   async function commit(
+    bucket: string,
+    name: string,
+    file: string,
+    hashes: { size: number; md5Hash: string; crc32c: string },
+    meta: Record<string, unknown>,
+    query: Record<string, string>,
+  ): Promise<GcsObjectRecord> {
+    // Commits of one name run one at a time, so a precondition check and the write it guards
+    // are atomic, as in GCS.
+    const key = keyOf(bucket, name);
+    const previous = commitQueue.get(key) ?? Promise.resolve();
+    const run = previous.catch(() => undefined).then(() => commitNow(bucket, name, file, hashes, meta, query));
+    commitQueue.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (commitQueue.get(key) === run) commitQueue.delete(key);
+    }
+  }
+
+  async function commitNow(
     bucket: string,
     name: string,
     file: string,
