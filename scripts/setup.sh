@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Prepares a fresh machine: pnpm (pinned), the workspace's dependencies, a build.
 # With --test-servers, also the Debian packages the tests run against (Ceph's RADOS Gateway
-# for S3, curl, openssl). Idempotent: what is already there is not installed again.
+# for S3, curl, openssl); with --bench, also the contenders and GNU time.
+# Idempotent: what is already there is not installed again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PNPM_VERSION=12.4.2
 want_servers=false
+want_bench=false
 for arg in "$@"; do
   case "$arg" in
     --test-servers) want_servers=true ;;
+    --bench) want_servers=true; want_bench=true ;;
     *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -20,7 +23,10 @@ as_root() {
 
 if $want_servers; then
   missing=()
-  for bin in ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw ceph:ceph-common curl:curl openssl:openssl; do
+  wanted="ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw ceph:ceph-common curl:curl openssl:openssl"
+  # Benchmarks compare against the tools users would pick instead, and time them with GNU time.
+  $want_bench && wanted="$wanted /usr/bin/aws:awscli /usr/bin/time:time"
+  for bin in $wanted; do
     command -v "${bin%%:*}" >/dev/null 2>&1 || missing+=("${bin##*:}")
   done
   if [ ${#missing[@]} -gt 0 ]; then

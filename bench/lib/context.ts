@@ -1,0 +1,96 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { CommandSpec } from './measure.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const WORK = join(ROOT, 'bench', '.work');
+export const CLI = join(ROOT, 'packages', 'cli', 'bin', 'flink-artifacts.js');
+/** Debian's AWS CLI (v2): the one a fresh machine gets, not whatever a Python env shims in. */
+export const AWS_CLI = '/usr/bin/aws';
+
+/** What every case needs: the S3 server, a bucket, data files and command builders. */
+export interface BenchContext {
+  readonly endpoint: string;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly bucket: string;
+  readonly s3: S3Client;
+  readonly rounds: number;
+  /** `flink-artifacts <args>` with the S3 options. */
+  ours(args: readonly string[]): CommandSpec;
+  /** `aws <args>` pointed at the S3 server. */
+  aws(args: readonly string[]): CommandSpec;
+  /** A file of random bytes under bench/.work, made once. */
+  dataFile(name: string, size: number): Promise<string>;
+  sizeLabel(size: number): string;
+}
+
+export function createContext(options: { endpoint: string; accessKey: string; secretKey: string; bucket: string; rounds: number }): BenchContext {
+  const s3 = new S3Client({
+    endpoint: options.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: options.accessKey, secretAccessKey: options.secretKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const made = new Map<string, Promise<string>>();
+  const awsEnv = {
+    AWS_ACCESS_KEY_ID: options.accessKey,
+    AWS_SECRET_ACCESS_KEY: options.secretKey,
+    AWS_DEFAULT_REGION: 'us-east-1',
+    AWS_CONFIG_FILE: '/dev/null',
+    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+  return {
+    ...options,
+    s3,
+    ours(args) {
+      return {
+        command: process.execPath,
+        args: [
+          CLI,
+          ...args,
+          `-Ds3.endpoint=${options.endpoint}`,
+          `-Ds3.access-key=${options.accessKey}`,
+          `-Ds3.secret-key=${options.secretKey}`,
+        ],
+        env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      };
+    },
+    aws(args) {
+      return { command: AWS_CLI, args: ['--endpoint-url', options.endpoint, ...args], env: awsEnv };
+    },
+    dataFile(name, size) {
+      let file = made.get(name);
+      if (file === undefined) {
+        file = writeRandom(join(WORK, 'data', name), size);
+        made.set(name, file);
+      }
+      return file;
+    },
+    sizeLabel(size) {
+      if (size >= 1024 ** 3 && size % 1024 ** 3 === 0) return `${size / 1024 ** 3}GiB`;
+      if (size >= 1024 ** 2 && size % 1024 ** 2 === 0) return `${size / 1024 ** 2}MiB`;
+      return `${size}B`;
+    },
+  };
+}
+
+async function writeRandom(path: string, size: number): Promise<string> {
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.size === size) return path;
+  await mkdir(dirname(path), { recursive: true });
+  const out = createWriteStream(path);
+  const chunk = 4 * 1024 * 1024;
+  for (let written = 0; written < size; written += chunk) {
+    const piece = randomBytes(Math.min(chunk, size - written));
+    if (!out.write(piece)) await new Promise((resolve) => out.once('drain', resolve));
+  }
+  await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  return path;
+}
