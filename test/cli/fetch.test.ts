@@ -230,3 +230,26 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20_000): P
   }
   throw new Error('condition not reached in time');
 }
+
+test('HTTP headers can come from FLINK_ARTIFACTS_HTTP_HEADERS (a Secret in the pod) and are never printed', async (t) => {
+  const root = await tempDir();
+  await writeFixture(join(root, 'job.jar'), 'guarded');
+  const tls = await createTestCertificate();
+  const server = await startHttpServer({ root, tls, requiredHeaders: { authorization: 'Bearer from-a-secret', 'x-team': 'data' } });
+  t.teardown(() => server.stop());
+  const base = await tempDir();
+  const result = await runCli(
+    ['fetch', `${server.url}/job.jar`, '-Dkubernetes.cluster-id=app', `-Duser.artifacts.base-dir=${base}`, '-Duser.artifacts.http-headers=X-Team:data', '--json'],
+    { env: { NODE_EXTRA_CA_CERTS: tls.certPath, FLINK_ARTIFACTS_HTTP_HEADERS: 'Authorization:Bearer from-a-secret' } },
+  );
+  t.is(result.code, 0, result.stderr);
+  t.is(await readFile(join(base, 'default', 'app', 'job.jar'), 'utf8'), 'guarded');
+  t.false((result.stdout + result.stderr).includes('from-a-secret'));
+
+  const malformed = await runCli(['fetch', `${server.url}/job.jar`, '-Dkubernetes.cluster-id=app', `-Duser.artifacts.base-dir=${base}`], {
+    env: { NODE_EXTRA_CA_CERTS: tls.certPath, FLINK_ARTIFACTS_HTTP_HEADERS: 'no colon secret-value' },
+  });
+  t.is(malformed.code, 2);
+  t.regex(malformed.stderr, /FLINK_ARTIFACTS_HTTP_HEADERS/);
+  t.false(malformed.stderr.includes('secret-value'));
+});

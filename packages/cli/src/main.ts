@@ -1,6 +1,8 @@
 import yargs, { type Arguments } from 'yargs';
 import { normalizeArgv } from './argv.ts';
 import { fetchCommand, runFetch, type FetchArgs } from './commands/fetch.ts';
+import { renderCommand, runRender, type RenderArgs } from './commands/render.ts';
+import { runApplicationCommand, runRunApplication, type RunApplicationArgs } from './commands/run-application.ts';
 import { runUpload, uploadCommand, type UploadArgs } from './commands/upload.ts';
 import { ExitCode } from './exit.ts';
 import { redactingStream, type CliIo } from './io.ts';
@@ -17,19 +19,23 @@ export const VERSION = '0.1.0';
  *
  * @returns the exit code: 0 ok, 1 runtime failure, 2 usage or config error, 130/143 on signals.
  */
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const secrets: string[] = [];
-  const safeIo: CliIo = {
-    ...io,
-    stdout: redactingStream(io.stdout, () => secrets),
-    stderr: redactingStream(io.stderr, () => secrets),
-  };
+/** What the command line asks for: a command with its arguments, or text to print (help, version, usage error). */
+export type ParsedCommandLine =
+  | { readonly kind: 'command'; readonly command: string; readonly args: Arguments }
+  | { readonly kind: 'output'; readonly text: string; readonly exitCode: number };
 
+/**
+ * Parses a command line with the same parser `main` uses. Exported so that what other code
+ * generates (the init container's arguments) can be checked against the real parser.
+ */
+export async function parseCommandLine(argv: readonly string[], columns = 100): Promise<ParsedCommandLine> {
   const parser = yargs()
     .scriptName('flink-artifacts')
     .usage('$0 <command> [options]\n\nGets a Flink job\'s artifacts into the JobManager pod. Options are Flink\'s own keys (-Dkey=value).')
     .command(fetchCommand.command, fetchCommand.describe, fetchCommand.builder)
     .command(uploadCommand.command, uploadCommand.describe, uploadCommand.builder)
+    .command(renderCommand.command, renderCommand.describe, renderCommand.builder)
+    .command(runApplicationCommand.command, runApplicationCommand.describe, runApplicationCommand.builder)
     .demandCommand(1, 'Give a command.')
     .recommendCommands()
     .strict()
@@ -38,7 +44,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     .version(VERSION)
     .env(false)
     .exitProcess(false)
-    .wrap(Math.min(110, io.stdout.columns ?? 100));
+    .wrap(Math.min(110, columns));
 
   let output = '';
   let parseError: Error | undefined;
@@ -52,23 +58,41 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     parseError = error instanceof Error ? error : new Error(String(error));
     parsed = { _: [], $0: 'flink-artifacts' };
   }
-  if (parseError !== undefined) {
-    safeIo.stderr.write(output ? `${output}\n` : `flink-artifacts: ${parseError.message}\n`);
-    return ExitCode.usage;
-  }
-  if (output !== '') {
-    // --help or --version
-    safeIo.stdout.write(`${output}\n`);
-    return ExitCode.ok;
-  }
+  if (parseError !== undefined) return { kind: 'output', text: output ? `${output}\n` : `flink-artifacts: ${parseError.message}\n`, exitCode: ExitCode.usage };
+  // --help or --version
+  if (output !== '') return { kind: 'output', text: `${output}\n`, exitCode: ExitCode.ok };
+  return { kind: 'command', command: String(parsed._[0]), args: parsed };
+}
 
-  switch (parsed._[0]) {
+/**
+ * Runs the `flink-artifacts` command line. Never exits the process and never touches globals:
+ * everything goes through `io`, so tests run it in-process.
+ *
+ * @returns the exit code: 0 ok, 1 runtime failure, 2 usage or config error, 130/143 on signals.
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const secrets: string[] = [];
+  const safeIo: CliIo = {
+    ...io,
+    stdout: redactingStream(io.stdout, () => secrets),
+    stderr: redactingStream(io.stderr, () => secrets),
+  };
+  const parsed = await parseCommandLine(argv, io.stdout.columns ?? 100);
+  if (parsed.kind === 'output') {
+    (parsed.exitCode === ExitCode.ok ? safeIo.stdout : safeIo.stderr).write(parsed.text);
+    return parsed.exitCode;
+  }
+  switch (parsed.command) {
     case 'fetch':
-      return runFetch(parsed as unknown as FetchArgs, safeIo, secrets);
+      return runFetch(parsed.args as unknown as FetchArgs, safeIo, secrets);
     case 'upload':
-      return runUpload(parsed as unknown as UploadArgs, safeIo, secrets);
+      return runUpload(parsed.args as unknown as UploadArgs, safeIo, secrets);
+    case 'render':
+      return runRender(parsed.args as unknown as RenderArgs, safeIo, secrets);
+    case 'run-application':
+      return runRunApplication(parsed.args as unknown as RunApplicationArgs, safeIo, secrets);
     default:
-      safeIo.stderr.write(`flink-artifacts: unknown command ${String(parsed._[0])}\n`);
+      safeIo.stderr.write(`flink-artifacts: unknown command ${parsed.command}\n`);
       return ExitCode.usage;
   }
 }

@@ -1,4 +1,4 @@
-import { UsageError, resolveFlinkConfig, secretValues, type FlinkConfig } from '@flink-artifacts/core';
+import { UsageError, resolveFlinkConfig, secretValues, withSecretEnvironment, type FlinkConfig } from '@flink-artifacts/core';
 import type { Argv } from 'yargs';
 import { dynamicProperties } from './argv.ts';
 import type { CliIo } from './io.ts';
@@ -31,13 +31,24 @@ export function positiveInteger(value: unknown, name: string, max: number): numb
   return n;
 }
 
-/** Resolved configuration plus the secret values in it, for output redaction. */
+/** Environment variables whose values are credentials the SDKs read themselves. */
+const SECRET_ENV = ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+
+/**
+ * Resolved configuration (file, then -D, then secrets from the environment), and every secret
+ * value in it pushed to `secrets` for output redaction.
+ */
 export async function loadConfig(args: FlinkArgs, io: CliIo, secrets: string[]): Promise<FlinkConfig> {
-  const { config } = await resolveFlinkConfig({
+  const resolved = await resolveFlinkConfig({
     dynamicProperties: dynamicProperties(args.D),
     ...(args.confDir === undefined ? {} : { confDir: args.confDir }),
     env: io.env,
   });
+  const config = withSecretEnvironment(resolved.config, io.env);
   secrets.push(...secretValues(config));
+  for (const name of SECRET_ENV) {
+    const value = io.env[name];
+    if (value) secrets.push(value);
+  }
   return config;
 }

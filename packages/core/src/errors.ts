@@ -181,3 +181,11 @@ export class TargetExistsError extends FlinkArtifactsError {
     this.name = 'TargetExistsError';
   }
 }
+
+/** A pod template that cannot be used: not YAML, not a Pod, or in conflict with what we add. */
+export class TemplateError extends FlinkArtifactsError {
+  constructor(message: string, options: FlinkArtifactsErrorOptions = {}) {
+    super('ERR_TEMPLATE', 'usage', message, options);
+    this.name = 'TemplateError';
+  }
+}

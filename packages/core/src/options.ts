@@ -126,7 +126,7 @@ export interface S3Settings {
 
 // Flink's S3 filesystems read the same option under several prefixes (`s3.`, `s3a.`,
 // `fs.s3a.`) and spellings; the first key set wins.
-const S3_KEYS = {
+export const S3_KEYS = {
   endpoint: ['s3.endpoint', 's3a.endpoint', 'fs.s3a.endpoint'],
   pathStyleAccess: ['s3.path.style.access', 's3.path-style-access', 's3a.path.style.access', 'fs.s3a.path.style.access'],
   accessKey: ['s3.access-key', 's3.access.key', 's3a.access.key', 'fs.s3a.access.key'],
@@ -160,6 +160,33 @@ export function readS3Settings(config: FlinkConfig): S3Settings {
     secretKey,
     region: firstSet(config, S3_KEYS.region)?.[1],
   };
+}
+
+/** Keys whose values are credentials: never written into manifests or logs. */
+export const SECRET_KEYS: readonly string[] = [...S3_KEYS.accessKey, ...S3_KEYS.secretKey, FlinkKeys.httpHeaders];
+
+/**
+ * The environment variable the fetcher reads extra HTTP headers from (same format as
+ * `user.artifacts.http-headers`), so that a header carrying a token can come from a Secret via
+ * `kubernetes.env.secretKeyRef` instead of a literal option.
+ */
+export const HTTP_HEADERS_ENV = 'FLINK_ARTIFACTS_HTTP_HEADERS';
+
+/**
+ * The configuration with secrets given through the environment folded in: headers from
+ * {@link HTTP_HEADERS_ENV} are appended to `user.artifacts.http-headers` (so they win on a
+ * repeated name).
+ *
+ * @throws ConfigError when the variable's value is malformed (naming the variable, not the value).
+ */
+export function withSecretEnvironment(config: FlinkConfig, env: Readonly<Record<string, string | undefined>>): FlinkConfig {
+  const fromEnv = env[HTTP_HEADERS_ENV];
+  if (fromEnv === undefined || fromEnv.trim() === '') return config;
+  parseHttpHeaders(fromEnv, HTTP_HEADERS_ENV);
+  const merged = new Map(config);
+  const given = config.get(FlinkKeys.httpHeaders)?.trim();
+  merged.set(FlinkKeys.httpHeaders, given ? `${given},${fromEnv}` : fromEnv);
+  return merged;
 }
 
 /** Every configured value that is a credential, so that messages can mask it. */
