@@ -76,3 +76,9 @@ test('a TTY gets a progress bar that is cleared before the log line; a pipe gets
   lines.onEvent({ type: 'done', result: { role: 'job', uri: 's3://b/a.jar', path: '/x/a.jar', status: 'reused', bytes: 0 } });
   t.is(pipe, 'reused  s3://b/a.jar -> /x/a.jar (unchanged, kept)\n');
 });
+
+test('the CLI\'s list of formats is the deploy package\'s', async (t) => {
+  const { FORMATS } = await import('../src/commands/render.ts');
+  const deploy = await import('@flink-artifacts/deploy');
+  t.deepEqual([...FORMATS], [...deploy.FORMATS]);
+});

@@ -1,12 +1,18 @@
 import { resolve } from 'node:path';
 import { FlinkKeys, formatFlinkList } from '@flink-artifacts/core';
-import { FORMATS, renderManifest, type ManifestFormat, type RenderOptions } from '@flink-artifacts/deploy';
+import type { ManifestFormat, RenderOptions } from '@flink-artifacts/deploy';
 import type { Argv } from 'yargs';
 import { ExitCode, exitCodeFor, printError } from '../exit.ts';
 import type { CliIo } from '../io.ts';
 import { readPodTemplate, toYaml, writeFileAtomic } from '../manifest-io.ts';
 import { loadConfig, withFlinkOptions, type FlinkArgs } from '../options.ts';
 import { shellQuote } from '../shell.ts';
+
+/**
+ * The formats of the deploy package, repeated here so that parsing a command line does not load
+ * it (and the Kubernetes schemas) for every `fetch`; a test keeps the two lists equal.
+ */
+export const FORMATS = ['pod-template', 'deployment', 'flinkdeployment'] as const satisfies readonly ManifestFormat[];
 
 /** Arguments shared by `render` and `run-application`: how the fetcher is wired in. */
 export interface WiringArgs {
@@ -67,6 +73,7 @@ export async function runRender(args: RenderArgs, io: CliIo, secrets: string[]):
   try {
     const config = await loadConfig(args, io, secrets);
     const format = args.format ?? 'pod-template';
+    const { renderManifest } = await import('@flink-artifacts/deploy');
     const { manifest, wiring } = renderManifest(format, await renderOptionsFor(args, config, io));
     for (const warning of wiring.warnings) io.stderr.write(`flink-artifacts: warning: ${warning}\n`);
     if (!wiring.fetchesAnything) io.stderr.write('flink-artifacts: note: nothing remote to fetch; no init container added\n');

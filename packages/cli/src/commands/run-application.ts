@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { UploadFailedError, uploadArtifacts } from '@flink-artifacts/client';
 import { FlinkKeys, UsageError, formatFlinkList, parseFlinkBoolean } from '@flink-artifacts/core';
-import { renderPodTemplate } from '@flink-artifacts/deploy';
 import type { Argv } from 'yargs';
 import { dynamicProperties } from '../argv.ts';
 import { ExitCode, exitCodeFor, printError } from '../exit.ts';
@@ -63,6 +62,7 @@ export async function runRunApplication(args: RunApplicationArgs, io: CliIo, sec
     }
 
     // 2. The JobManager pod template with the fetcher.
+    const { renderPodTemplate } = await import('@flink-artifacts/deploy');
     const { manifest, wiring } = renderPodTemplate(await renderOptionsFor({ ...args, jobUri }, effective, io));
     for (const warning of wiring.warnings) io.stderr.write(`flink-artifacts: warning: ${warning}\n`);
     const yaml = toYaml(manifest);
