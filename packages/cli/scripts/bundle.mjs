@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bundles the CLI into one ESM file with every dependency inside (no node_modules tree): what
 // the init-container image runs. Usage: node scripts/bundle.mjs [outfile]
+import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,8 @@ const result = await build({
   // CommonJS dependencies (the SDKs) call require(); give the ESM bundle one.
   // Some dependencies require Node's deprecated built-in punycode (a warning in every log);
   // the userland package of the same code takes its place.
-  alias: { punycode: 'punycode/' },
+  // An absolute path: esbuild resolves aliases from the working directory, not from here.
+  alias: { punycode: createRequire(import.meta.url).resolve('punycode/') },
   banner: { js: "import { createRequire as __faCreateRequire } from 'node:module'; const require = __faCreateRequire(import.meta.url);" },
   legalComments: 'linked',
   minifySyntax: true,
