@@ -1,91 +1,117 @@
 /**
  * Benchmarks: `pnpm bench [case-id-prefix ...] [--rounds N]`. Starts Ceph RGW (unless
- * FA_TEST_S3_* point at one), makes the data, runs every contender of a case alternately
- * (A B A B ...), and writes medians and ratios to bench/RESULTS.md. Not a test: nothing here
- * passes or fails on time.
+ * FA_TEST_S3_* point at one) and nginx, makes the data, bundles the CLI as the image ships it,
+ * runs every contender of a case alternately (A B C, C B A, ...), checks each run did the
+ * work, and writes medians and ratios to bench/RESULTS.md. Not a test: nothing here passes or
+ * fails on time.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
-import { uploadLargeCases } from './cases/upload-large.ts';
+import { coldStartCase } from './cases/cold-start.ts';
+import { fetchLargeCases, fetchManySmallCase } from './cases/fetch.ts';
+import { uploadLargeCases, uploadManyCases } from './cases/upload.ts';
 import type { BenchCase, CaseResult } from './lib/case.ts';
-import { createContext, ROOT } from './lib/context.ts';
+import { BUNDLE, NODE_24, ROOT, WORK, createContext } from './lib/context.ts';
 import { measure, median } from './lib/measure.ts';
+import { startNginx } from './lib/nginx.ts';
 import { startRgw } from './lib/servers.ts';
 
 const argv = process.argv.slice(2);
 const roundsFlag = argv.indexOf('--rounds');
 const rounds = roundsFlag === -1 ? 3 : Number(argv[roundsFlag + 1]);
 const filters = argv.filter((arg, i) => !arg.startsWith('--') && argv[i - 1] !== '--rounds');
+const wanted = (id: string): boolean => filters.length === 0 || filters.some((f) => id.startsWith(f));
 
+const MiB = 1024 * 1024;
 const env = process.env;
+await mkdir(WORK, { recursive: true });
+execFileSync(process.execPath, [join(ROOT, 'packages', 'cli', 'scripts', 'bundle.mjs'), BUNDLE], { stdio: 'inherit' });
+const oursNode = existsSync(NODE_24) ? NODE_24 : process.execPath;
 const rgw = env.FA_TEST_S3_ENDPOINT
   ? { endpoint: env.FA_TEST_S3_ENDPOINT, accessKey: env.FA_TEST_S3_ACCESS_KEY!, secretKey: env.FA_TEST_S3_SECRET_KEY!, stop: async () => undefined }
   : await startRgw();
 const bucket = `bench-${Date.now().toString(36)}`;
-const context = createContext({ ...rgw, bucket, rounds });
+const context = createContext({ ...rgw, bucket, rounds, oursNode });
 await context.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-
-const MiB = 1024 * 1024;
-const all: BenchCase[] = [...uploadLargeCases(context, [256 * MiB, 1024 * MiB])];
-const selected = filters.length === 0 ? all : all.filter((c) => filters.some((f) => c.id.startsWith(f)));
+const nginx = await startNginx(join(WORK, 'data'), join(WORK, 'nginx'));
 
 const results: CaseResult[] = [];
 try {
-  for (const benchCase of selected) {
+  const cases: BenchCase[] = [];
+  const largeSizes = [256 * MiB, 1024 * MiB];
+  if (wanted('fetch-many-small')) cases.push(await fetchManySmallCase(context));
+  if (wanted('fetch-large')) cases.push(...(await fetchLargeCases(context, nginx.url, largeSizes)).filter((c) => wanted(c.id)));
+  if (wanted('upload-skip') || wanted('upload-many')) cases.push(...(await uploadManyCases(context)).filter((c) => wanted(c.id)));
+  if (wanted('upload-large')) cases.push(...(await uploadLargeCases(context, largeSizes)).filter((c) => wanted(c.id)));
+  if (wanted('cold-start')) cases.push(await coldStartCase(context));
+
+  for (const benchCase of cases) {
     process.stderr.write(`\n# ${benchCase.title} (${benchCase.id})\n`);
     const rows = benchCase.contenders.map((c) => ({ name: c.name, ours: c.ours, runs: [] as Awaited<ReturnType<typeof measure>>[] }));
     for (let round = 0; round < benchCase.rounds; round++) {
-      // Alternate the order so that neither contender always runs on a warmer cache.
+      // Alternate the order so that no contender always runs on a warmer (or busier) machine.
       const order = round % 2 === 0 ? benchCase.contenders : [...benchCase.contenders].reverse();
       for (const contender of order) {
         await contender.prepare?.(round);
         const run = await measure(await contender.command(round));
         await benchCase.verify?.(contender.name, round);
         rows.find((r) => r.name === contender.name)!.runs.push(run);
-        process.stderr.write(`  ${contender.name.padEnd(36)} round ${round + 1}: ${run.wallSeconds.toFixed(2)} s wall, ${run.cpuSeconds.toFixed(2)} s CPU, ${run.peakRssMiB.toFixed(0)} MiB peak RSS\n`);
+        process.stderr.write(`  ${contender.name.padEnd(52)} round ${round + 1}: ${run.wallSeconds.toFixed(2)} s wall, ${run.cpuSeconds.toFixed(2)} s CPU, ${run.peakRssMiB.toFixed(0)} MiB\n`);
       }
     }
     results.push({ id: benchCase.id, title: benchCase.title, rows });
   }
 } finally {
+  await nginx.stop();
   await rgw.stop();
 }
 
 await writeFile(join(ROOT, 'bench', 'RESULTS.md'), render(results));
 process.stderr.write(`\nwrote bench/RESULTS.md\n`);
 
+function version(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0] ?? '?';
+  } catch (error) {
+    const e = error as { stderr?: string };
+    return e.stderr?.trim().split('\n')[0] ?? 'not installed';
+  }
+}
+
 function render(caseResults: CaseResult[]): string {
-  const version = (command: string, args: string[]): string => {
-    try {
-      return execFileSync(command, args, { encoding: 'utf8' }).trim().split('\n')[0] ?? '?';
-    } catch {
-      return 'not installed';
-    }
-  };
   const lines = [
     '# Benchmark results',
     '',
     `Run on ${new Date().toISOString().slice(0, 10)} with \`pnpm bench${argv.length ? ` ${argv.join(' ')}` : ''}\`.`,
     '',
-    `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${version('uname', ['-sr'])}`,
-    `- Node ${process.version}; ${version('/usr/bin/aws', ['--version'])}; ${version('curl', ['--version'])}`,
-    `- S3 server: Ceph RADOS Gateway ${version('radosgw', ['--version'])}, one node on loopback, BlueStore on a sparse file; the server shares the 2 cores with the client.`,
-    `- Medians of ${rounds} rounds per contender, contenders alternating (A B, B A, ...). Wall and CPU (user + system) seconds and peak RSS from GNU time.`,
+    `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${version('uname', ['-sr'])}. The servers share the 2 cores with the client.`,
+    `- Ours: the bundled CLI (what the image runs) on Node ${version(oursNode, ['--version'])}. Contenders: ${version('/usr/bin/aws', ['--version']).split(' ')[0]}, ${version('curl', ['--version']).split(' ').slice(0, 2).join(' ')}.`,
+    `- S3: Ceph RADOS Gateway (${version('radosgw', ['--version']).replace(/ \(.*/, '')}), one node on loopback, BlueStore on a sparse file. HTTP: ${version('nginx', ['-v'])} on loopback, sendfile on.`,
+    `- Medians of the rounds per contender, contenders alternating (A B C, C B A, ...). Wall and CPU (user + system) seconds, peak RSS (the largest process of the command) from GNU time. Each run is checked to have done the work (files and bytes in place, objects in the bucket).`,
     '',
   ];
   for (const result of caseResults) {
     const ours = result.rows.find((r) => r.ours)!;
     const oursWall = median(ours.runs.map((r) => r.wallSeconds));
-    lines.push(`## ${result.title}`, '', '| Contender | Wall (s) | CPU (s) | Peak RSS (MiB) | Ours ÷ this (wall) |', '|---|---:|---:|---:|---:|');
+    const oursCpu = median(ours.runs.map((r) => r.cpuSeconds));
+    lines.push(`## ${result.title}`, '', '| Contender | Wall (s) | CPU (s) | Peak RSS (MiB) | Ours ÷ this, wall | Ours ÷ this, CPU |', '|---|---:|---:|---:|---:|---:|');
     for (const row of result.rows) {
       const wall = median(row.runs.map((r) => r.wallSeconds));
       const cpu = median(row.runs.map((r) => r.cpuSeconds));
       const rss = Math.max(...row.runs.map((r) => r.peakRssMiB));
-      lines.push(`| ${row.ours ? `**${row.name}**` : row.name} | ${wall.toFixed(2)} | ${cpu.toFixed(2)} | ${rss.toFixed(0)} | ${row === ours ? '1.00' : (oursWall / wall).toFixed(2)} |`);
+      const ratio = (a: number, b: number): string => (row === ours ? '1.00' : b > 0 ? (a / b).toFixed(2) : '—');
+      lines.push(`| ${row.ours ? `**${row.name}**` : row.name} | ${wall.toFixed(2)} | ${cpu.toFixed(2)} | ${rss.toFixed(0)} | ${ratio(oursWall, wall)} | ${ratio(oursCpu, cpu)} |`);
     }
+    lines.push('', `Rounds: ${ours.runs.length}.`, '');
+  }
+  const memory = caseResults.filter((r) => /^(fetch-large-s3|fetch-large-http|upload-large)-/.test(r.id));
+  if (memory.length > 0) {
+    lines.push('## Memory: peak RSS of ours by object size', '', '| Case | Peak RSS (MiB) |', '|---|---:|');
+    for (const result of memory) lines.push(`| ${result.title} | ${Math.max(...result.rows.find((r) => r.ours)!.runs.map((r) => r.peakRssMiB)).toFixed(0)} |`);
     lines.push('');
   }
   return `${lines.join('\n')}\n`;

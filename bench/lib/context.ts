@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import type { CommandSpec } from './measure.ts';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const WORK = join(ROOT, 'bench', '.work');
-export const CLI = join(ROOT, 'packages', 'cli', 'bin', 'flink-artifacts.js');
+/** What the image runs: the bundled CLI (made by run.ts before the cases). */
+export const BUNDLE = join(WORK, 'flink-artifacts.mjs');
+/** The image's Node (24, from docker/build-local.sh) when present, else this process's. */
+export const NODE_24 = join(ROOT, '.tmp', 'image', 'node-24.22.3', 'bin', 'node');
 /** Debian's AWS CLI (v2): the one a fresh machine gets, not whatever a Python env shims in. */
 export const AWS_CLI = '/usr/bin/aws';
 
@@ -20,8 +24,14 @@ export interface BenchContext {
   readonly bucket: string;
   readonly s3: S3Client;
   readonly rounds: number;
+  /** The Node binary that runs ours. */
+  readonly oursNode: string;
   /** `flink-artifacts <args>` with the S3 options. */
   ours(args: readonly string[]): CommandSpec;
+  /** `curl` reading an object with SigV4 (the physical reference for S3 reads). */
+  curlS3(key: string, output: string): CommandSpec;
+  /** Puts a local file into the bucket (setup, streamed). */
+  seed(key: string, file: string): Promise<void>;
   /** `aws <args>` pointed at the S3 server. */
   aws(args: readonly string[]): CommandSpec;
   /** A file of random bytes under bench/.work, made once. */
@@ -29,7 +39,7 @@ export interface BenchContext {
   sizeLabel(size: number): string;
 }
 
-export function createContext(options: { endpoint: string; accessKey: string; secretKey: string; bucket: string; rounds: number }): BenchContext {
+export function createContext(options: { endpoint: string; accessKey: string; secretKey: string; bucket: string; rounds: number; oursNode: string }): BenchContext {
   const s3 = new S3Client({
     endpoint: options.endpoint,
     region: 'us-east-1',
@@ -51,9 +61,9 @@ export function createContext(options: { endpoint: string; accessKey: string; se
     s3,
     ours(args) {
       return {
-        command: process.execPath,
+        command: options.oursNode,
         args: [
-          CLI,
+          BUNDLE,
           ...args,
           `-Ds3.endpoint=${options.endpoint}`,
           `-Ds3.access-key=${options.accessKey}`,
@@ -61,6 +71,15 @@ export function createContext(options: { endpoint: string; accessKey: string; se
         ],
         env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
       };
+    },
+    curlS3(key, output) {
+      return {
+        command: 'curl',
+        args: ['-sf', '-o', output, '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${options.accessKey}:${options.secretKey}`, '-H', 'x-amz-content-sha256: UNSIGNED-PAYLOAD', `${options.endpoint}/${options.bucket}/${key}`],
+      };
+    },
+    async seed(key, file) {
+      await new Upload({ client: s3, params: { Bucket: options.bucket, Key: key, Body: createReadStream(file) }, partSize: 16 * 1024 * 1024, queueSize: 4 }).done();
     },
     aws(args) {
       return { command: AWS_CLI, args: ['--endpoint-url', options.endpoint, ...args], env: awsEnv };
@@ -89,7 +108,7 @@ async function writeRandom(path: string, size: number): Promise<string> {
   const chunk = 4 * 1024 * 1024;
   for (let written = 0; written < size; written += chunk) {
     const piece = randomBytes(Math.min(chunk, size - written));
-    if (!out.write(piece)) await new Promise((resolve) => out.once('drain', resolve));
+    if (!out.write(piece)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
   }
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
   return path;
