@@ -7,7 +7,13 @@ export type TransferEvent<R> =
   | { readonly type: 'planned'; readonly total: number }
   | { readonly type: 'start'; readonly uri: string; readonly size: number | undefined }
   | { readonly type: 'progress'; readonly uri: string; readonly bytes: number }
+  | { readonly type: 'retry'; readonly uri: string; readonly attempt: number; readonly maxAttempts: number; readonly delayMs: number; readonly reason: string }
   | { readonly type: 'done'; readonly result: R };
+
+/** The log line of a retry: what failed, which attempt, when the next one starts. */
+export function retryLine(event: Extract<TransferEvent<unknown>, { type: 'retry' }>): string {
+  return `${'retry'.padEnd(7)} attempt ${event.attempt} of ${event.maxAttempts} failed, next in ${formatDuration(event.delayMs)}: ${event.reason}`;
+}
 
 /** Renders transfer events: one line per finished artifact, plus a live bar on a terminal. */
 export interface Progress<R> {
@@ -85,6 +91,11 @@ export function createProgress<R>(
         case 'progress':
           bytes += event.bytes;
           if (tty) drawBar(false);
+          break;
+        case 'retry':
+          if (tty) clearBar();
+          stream.write(`${retryLine(event)}\n`);
+          if (tty) drawBar(true);
           break;
         case 'done': {
           done++;

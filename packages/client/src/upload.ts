@@ -16,7 +16,10 @@ import {
   createChecksumAccumulator,
   describeError,
   isFlinkArtifactsError,
+  readTransferPolicy,
+  withRetries,
   type Checksums,
+  type TransferPolicy,
   type DriverPicker,
   type FlinkConfig,
   type RemoteObject,
@@ -69,6 +72,7 @@ export type UploadEvent =
   | { readonly type: 'planned'; readonly plan: UploadPlan; readonly total: number }
   | { readonly type: 'start'; readonly uri: string; readonly size: number }
   | { readonly type: 'progress'; readonly uri: string; readonly bytes: number }
+  | { readonly type: 'retry'; readonly uri: string; readonly attempt: number; readonly maxAttempts: number; readonly delayMs: number; readonly reason: string }
   | { readonly type: 'done'; readonly result: UploadItemResult };
 
 /** Options of {@link uploadArtifacts}. */
@@ -87,6 +91,8 @@ export interface UploadOptions {
   readonly drivers?: DriverPicker;
   /** Extra storage options when drivers are built from `config`. */
   readonly storage?: Omit<StorageOptions, 's3'>;
+  /** Retries and timeouts. @default from `flink-artifacts.retry.*` / `flink-artifacts.timeout.*` */
+  readonly policy?: TransferPolicy;
 }
 
 /** Default number of concurrent uploads. */
@@ -120,7 +126,8 @@ export class UploadFailedError extends FlinkArtifactsError {
 export async function uploadArtifacts(options: UploadOptions): Promise<UploadReport> {
   const plan = planUpload(options.config, options.jobUri);
   const concurrency = options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
-  const drivers = options.drivers ?? createDriverPicker({ ...storageOptionsFromConfig(options.config, options.storage), maxSockets: Math.max(concurrency * 4, 16) });
+  const policy = options.policy ?? readTransferPolicy(options.config);
+  const drivers = options.drivers ?? createDriverPicker({ ...(await storageOptionsFromConfig(options.config, options.storage)), maxSockets: Math.max(concurrency * 4, 16) });
   const ownsDrivers = options.drivers === undefined;
   const emit = options.onEvent ?? (() => undefined);
   const dryRun = options.dryRun === true;
@@ -135,7 +142,7 @@ export async function uploadArtifacts(options: UploadOptions): Promise<UploadRep
           let result: UploadItemResult;
           try {
             options.signal?.throwIfAborted();
-            result = item.action === 'pass' ? passed(item) : await uploadOne(item, { drivers, plan, dryRun, signal: options.signal, emit });
+            result = item.action === 'pass' ? passed(item) : await uploadOne(item, { drivers, plan, dryRun, signal: options.signal, emit, policy });
           } catch (error) {
             result = failedResult(item, error, options.signal);
           }
@@ -167,6 +174,7 @@ interface Context {
   readonly dryRun: boolean;
   readonly signal: AbortSignal | undefined;
   readonly emit: (event: UploadEvent) => void;
+  readonly policy: TransferPolicy;
 }
 
 type Upload = Extract<PlannedUpload, { action: 'upload' }>;
@@ -176,9 +184,20 @@ function passed(item: PlannedUpload): UploadItemResult {
 }
 
 async function uploadOne(item: Upload, context: Context): Promise<UploadItemResult> {
-  const base = { role: item.role, source: item.uri.display, uri: item.destination.display };
   const local = await inspectLocal(item);
   const driver = await context.drivers.driverFor(item.destination.location);
+  if (driver.write === undefined) throw new TransferError(`${item.destination.display}: the ${driver.name} store cannot be written to`);
+  // Each attempt looks again before it writes: a failed attempt may have written after all.
+  return withRetries(() => uploadAttempt(item, local, driver, context), {
+    policy: context.policy,
+    signal: context.signal,
+    onRetry: (notice) =>
+      context.emit({ type: 'retry', uri: item.destination.display, attempt: notice.attempt, maxAttempts: notice.maxAttempts, delayMs: notice.delayMs, reason: describeError(notice.error) }),
+  });
+}
+
+async function uploadAttempt(item: Upload, local: LocalFile, driver: StorageDriver, context: Context): Promise<UploadItemResult> {
+  const base = { role: item.role, source: item.uri.display, uri: item.destination.display };
   if (driver.write === undefined) throw new TransferError(`${item.destination.display}: the ${driver.name} store cannot be written to`);
 
   const remote = await driver.stat(item.destination, { signal: context.signal });

@@ -33,6 +33,13 @@ export interface ReadOptions {
    * supports one).
    */
   readonly unlessVersion?: string | undefined;
+  /**
+   * Resume: send the body from this byte offset, provided the object still has the version
+   * `ifMatch`. A driver whose store answers with the whole object (the version changed, or no
+   * range support) says so with `start: 0`; one whose store refuses throws ObjectChangedError.
+   */
+  readonly start?: number | undefined;
+  readonly ifMatch?: string | undefined;
 }
 
 /** An object's body, streamed, and what the store said about it in the same response. */
@@ -40,7 +47,10 @@ export interface ReadResult {
   readonly notModified: false;
   /** The bytes, never buffered whole. The consumer must read or destroy it. */
   readonly body: Readable;
+  /** The whole object (size, checksums, version), also for a ranged read. */
   readonly object: RemoteObject;
+  /** Offset of the body's first byte in the object: the requested `start`, or 0. */
+  readonly start: number;
 }
 
 /** The object still has the version given in {@link ReadOptions.unlessVersion}. */

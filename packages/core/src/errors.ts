@@ -15,6 +15,12 @@ export interface FlinkArtifactsErrorOptions {
   cause?: unknown;
   /** One sentence telling the user what to do about it. */
   hint?: string;
+  /**
+   * Whether another attempt may succeed (network, timeout, 429/5xx, a cut body). Permanent
+   * failures (not found, denied, checksum mismatch, bad input) are not retried.
+   * @default false
+   */
+  retryable?: boolean;
 }
 
 /** Base class of every error this project throws on purpose. */
@@ -22,6 +28,7 @@ export class FlinkArtifactsError extends Error {
   readonly code: string;
   readonly kind: ErrorKind;
   readonly hint: string | undefined;
+  readonly retryable: boolean;
   readonly [brand] = true;
 
   constructor(code: string, kind: ErrorKind, message: string, options: FlinkArtifactsErrorOptions = {}) {
@@ -30,6 +37,7 @@ export class FlinkArtifactsError extends Error {
     this.code = code;
     this.kind = kind;
     this.hint = options.hint;
+    this.retryable = options.retryable ?? false;
   }
 }
 
@@ -125,10 +133,10 @@ export class ChecksumMismatchError extends FlinkArtifactsError {
   }
 }
 
-/** Fewer or more bytes arrived than the store announced. */
+/** Fewer or more bytes arrived than the store announced (a cut connection: retryable). */
 export class SizeMismatchError extends FlinkArtifactsError {
   constructor(message: string, options: FlinkArtifactsErrorOptions = {}) {
-    super('ERR_SIZE_MISMATCH', 'runtime', message, options);
+    super('ERR_SIZE_MISMATCH', 'runtime', message, { retryable: true, ...options });
     this.name = 'SizeMismatchError';
   }
 }
@@ -187,5 +195,13 @@ export class TemplateError extends FlinkArtifactsError {
   constructor(message: string, options: FlinkArtifactsErrorOptions = {}) {
     super('ERR_TEMPLATE', 'usage', message, options);
     this.name = 'TemplateError';
+  }
+}
+
+/** The object changed between two requests of one transfer (a resumed download): start over. */
+export class ObjectChangedError extends FlinkArtifactsError {
+  constructor(message: string, options: FlinkArtifactsErrorOptions = {}) {
+    super('ERR_OBJECT_CHANGED', 'runtime', message, { retryable: true, ...options });
+    this.name = 'ObjectChangedError';
   }
 }

@@ -9,3 +9,4 @@ export * from './checksum.ts';
 export * from './driver.ts';
 export * from './upload-target.ts';
 export * from './name-clash.ts';
+export * from './retry.ts';

@@ -6,21 +6,26 @@ import {
   ArtifactNotFoundError,
   ChecksumMismatchError,
   FlinkArtifactsError,
+  ObjectChangedError,
+  TransferError,
   compareChecksums,
   createChecksumAccumulator,
   describeError,
   isFlinkArtifactsError,
+  readTransferPolicy,
   stateDirectory,
+  withRetries,
   type Checksums,
   type DriverPicker,
   type FlinkConfig,
   type ReadResult,
   type StorageDriver,
+  type TransferPolicy,
 } from '@flink-artifacts/core';
 import { createDriverPicker, storageOptionsFromConfig, type StorageOptions } from '@flink-artifacts/storage';
-import { algorithmsFor, diskError, sweepAbandonedTempFiles, writeVerified } from './atomic-file.ts';
+import { PartialDownload, algorithmsFor, diskError, sweepAbandonedTempFiles } from './partial-download.ts';
 import { planFetch, plannedArtifacts, type FetchPlan, type PlannedArtifact } from './plan.ts';
-import { readRecord, recordMatches, removeRecord, uriKey, writeRecord } from './record.ts';
+import { currentBootId, readRecord, recordMatches, removeRecord, uriKey, writeRecord, writtenThisBoot } from './record.ts';
 
 /** How one artifact ended. */
 export type ArtifactStatus = 'fetched' | 'reused' | 'local' | 'failed';
@@ -62,6 +67,7 @@ export type FetchEvent =
   | { readonly type: 'planned'; readonly plan: FetchPlan; readonly total: number }
   | { readonly type: 'start'; readonly uri: string; readonly path: string; readonly size: number | undefined }
   | { readonly type: 'progress'; readonly uri: string; readonly bytes: number }
+  | { readonly type: 'retry'; readonly uri: string; readonly attempt: number; readonly maxAttempts: number; readonly delayMs: number; readonly reason: string }
   | { readonly type: 'done'; readonly result: ArtifactResult };
 
 /** Options of {@link fetchArtifacts}. */
@@ -82,6 +88,8 @@ export interface FetchOptions {
   readonly storage?: Omit<StorageOptions, 's3'>;
   /** Resolves a relative base dir. @default process.cwd() */
   readonly cwd?: string;
+  /** Retries and timeouts. @default from `flink-artifacts.retry.*` / `flink-artifacts.timeout.*` */
+  readonly policy?: TransferPolicy;
 }
 
 /** Default number of concurrent transfers. */
@@ -113,7 +121,8 @@ export class FetchFailedError extends FlinkArtifactsError {
 export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport> {
   const plan = planFetch({ config: options.config, jobUri: options.jobUri, ...(options.cwd ? { cwd: options.cwd } : {}) });
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  const drivers = options.drivers ?? createDriverPicker({ ...storageOptionsFromConfig(options.config, options.storage), maxSockets: Math.max(concurrency, 8) });
+  const policy = options.policy ?? readTransferPolicy(options.config);
+  const drivers = options.drivers ?? createDriverPicker({ ...(await storageOptionsFromConfig(options.config, options.storage)), maxSockets: Math.max(concurrency, 8) });
   const ownsDrivers = options.drivers === undefined;
   const emit = options.onEvent ?? (() => undefined);
   const signal = options.signal;
@@ -137,7 +146,7 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
           let result: ArtifactResult;
           try {
             signal?.throwIfAborted();
-            result = await fetchOne(item, { drivers, stateDir, signal, emit });
+            result = await fetchOne(item, { drivers, stateDir, signal, emit, policy });
           } catch (error) {
             result = failed(item, error, signal);
           }
@@ -169,6 +178,7 @@ interface Context {
   readonly stateDir: string;
   readonly signal: AbortSignal | undefined;
   readonly emit: (event: FetchEvent) => void;
+  readonly policy: TransferPolicy;
 }
 
 async function fetchOne(item: PlannedArtifact, context: Context): Promise<ArtifactResult> {
@@ -184,31 +194,89 @@ async function fetchOne(item: PlannedArtifact, context: Context): Promise<Artifa
     return { ...base, status: 'local', bytes: 0 };
   }
 
-  const existing = await stat(item.path).catch(() => undefined);
-  let opened: ReadResult | undefined;
-  if (existing?.isFile()) {
-    const reuse = await tryReuse(item, existing, driver, context);
-    if (reuse === 'reused') return { ...base, status: 'reused', bytes: 0 };
-    opened = reuse;
+  const partial = new PartialDownload(context.stateDir, item.path, uri.display);
+  const timed = <T>(request: (signal: AbortSignal) => Promise<T>): Promise<T> => withTimeout(request, context.policy.connectTimeoutMs, context.signal, uri.display);
+  let reuseChecked = false;
+  let started = false;
+  try {
+    return await withRetries(
+      async (): Promise<ArtifactResult> => {
+        let opened: ReadResult | undefined;
+        if (!reuseChecked) {
+          const existing = await stat(item.path).catch(() => undefined);
+          if (existing?.isFile()) {
+            const reuse = await tryReuse(item, existing, driver, context, timed);
+            if (reuse === 'reused') return { ...base, status: 'reused', bytes: 0 };
+            opened = reuse;
+          }
+          reuseChecked = true;
+        }
+        const expect = partial.expectations;
+        if (opened === undefined && partial.resumable && expect !== undefined) {
+          if (expect.size !== undefined && partial.bytes > expect.size) await partial.reset();
+        }
+        if (opened === undefined && partial.resumable && !(expect?.size !== undefined && partial.bytes === expect.size)) {
+          // Resume: only the bytes still missing, provided the object has not changed.
+          try {
+            const response = await timed((signal) => driver.read(uri, { signal, start: partial.bytes, ifMatch: partial.expectations?.version }));
+            if (response.notModified) throw new TransferError(`${uri.display}: unexpected "not modified" to a ranged read`, { retryable: true });
+            opened = response;
+          } catch (error) {
+            if (error instanceof ObjectChangedError) await partial.reset();
+            throw error;
+          }
+        }
+        const complete = partial.resumable && partial.expectations?.size === partial.bytes;
+        if (opened === undefined && !complete) {
+          const response = await timed((signal) => driver.read(uri, { signal }));
+          if (response.notModified) throw new Error('store answered "not modified" to an unconditional read');
+          opened = response;
+        }
+        if (opened !== undefined) {
+          if (opened.start === 0 || partial.expectations === undefined) await partial.begin(opened.object, uri.sha256);
+          if (!started) context.emit({ type: 'start', uri: uri.display, path: item.path, size: partial.expectations?.size });
+          started = true;
+          await partial.append(opened.body, {
+            signal: context.signal,
+            idleTimeoutMs: context.policy.idleTimeoutMs,
+            onBytes: (bytes) => context.emit({ type: 'progress', uri: uri.display, bytes }),
+          });
+        }
+        const version = partial.expectations?.version;
+        await removeRecord(context.stateDir, uri.fileName);
+        const written = await partial.commit(context.signal);
+        await saveRecord(item, version, written.checksums, context.stateDir);
+        return { ...base, status: 'fetched', bytes: written.bytes };
+      },
+      {
+        policy: context.policy,
+        signal: context.signal,
+        onRetry: (notice) =>
+          context.emit({ type: 'retry', uri: uri.display, attempt: notice.attempt, maxAttempts: notice.maxAttempts, delayMs: notice.delayMs, reason: describeError(notice.error) }),
+      },
+    );
+  } finally {
+    await partial.discard();
   }
+}
 
-  if (opened === undefined) {
-    const response = await driver.read(uri, { signal: context.signal });
-    if (response.notModified) throw new Error('store answered "not modified" to an unconditional read');
-    opened = response;
+/**
+ * Bounds the request phase (connecting, sending, getting the answer's headers): a server that
+ * accepts the connection and then says nothing must not hang an init container. The body is
+ * watched separately (idle timeout).
+ */
+async function withTimeout<T>(request: (signal: AbortSignal) => Promise<T>, ms: number, outer: AbortSignal | undefined, display: string): Promise<T> {
+  const controller = new AbortController();
+  const timeout = new TransferError(`${display}: no answer within ${Math.round(ms / 1000)} s`, { retryable: true });
+  const timer = setTimeout(() => controller.abort(timeout), ms);
+  const signal = outer === undefined ? controller.signal : AbortSignal.any([outer, controller.signal]);
+  // Some SDK calls do not take a signal; the race still ends the wait.
+  const expired = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(timeout), { once: true }));
+  try {
+    return await Promise.race([request(signal), expired]);
+  } finally {
+    clearTimeout(timer);
   }
-  context.emit({ type: 'start', uri: uri.display, path: item.path, size: opened.object.size });
-  await removeRecord(context.stateDir, uri.fileName);
-  const written = await writeVerified(opened.body, {
-    tempDir: context.stateDir,
-    target: item.path,
-    display: uri.display,
-    expect: { size: opened.object.size, stored: opened.object.checksums, pinnedSha256: uri.sha256 },
-    signal: context.signal,
-    onBytes: (bytes) => context.emit({ type: 'progress', uri: uri.display, bytes }),
-  });
-  await saveRecord(item, opened.object.version, written.checksums, context.stateDir);
-  return { ...base, status: 'fetched', bytes: written.bytes };
 }
 
 /**
@@ -217,23 +285,41 @@ async function fetchOne(item: PlannedArtifact, context: Context): Promise<Artifa
  * either confirms the version or already streams the new content. Without a record: the file
  * is kept only when its size and a checksum the store states (or the pinned digest) match.
  */
-async function tryReuse(item: PlannedArtifact, existing: Stats, driver: StorageDriver, context: Context): Promise<'reused' | ReadResult | undefined> {
+async function tryReuse(
+  item: PlannedArtifact,
+  existing: Stats,
+  driver: StorageDriver,
+  context: Context,
+  timed: <T>(request: (signal: AbortSignal) => Promise<T>) => Promise<T>,
+): Promise<'reused' | ReadResult | undefined> {
   const { uri } = item;
   const record = await readRecord(context.stateDir, uri.fileName);
+  if (record !== undefined && recordMatches(record, uri.raw, existing) && !(await writtenThisBoot(record))) {
+    // Written before a reboot, never fsynced: the metadata may survive a crash the data did
+    // not. Trust the file only if its content still has the checksums recorded.
+    const algorithms = (['sha256', 'md5', 'crc32c'] as const).filter((a) => record.checksums[a] !== undefined);
+    const intact = algorithms.length > 0 && compareChecksums(record.checksums, await hashFile(item.path, algorithms)).mismatched.length === 0;
+    if (!intact) return undefined;
+  }
   if (record !== undefined && recordMatches(record, uri.raw, existing)) {
     if (uri.sha256 !== undefined && record.checksums.sha256 === uri.sha256) return 'reused';
     if (record.version !== undefined) {
-      const response = await driver.read(uri, { signal: context.signal, unlessVersion: record.version });
+      const version = record.version;
+      const response = await timed((signal) => driver.read(uri, { signal, unlessVersion: version }));
       return response.notModified ? 'reused' : response;
     }
     return undefined;
   }
 
-  // No usable record: prove identity by content, or fetch again.
-  const remote = await driver.stat(uri, { signal: context.signal }).catch(() => undefined);
+  // No usable record: prove identity by content, or fetch again. A store that will not say
+  // (an HTTP server refusing HEAD, a permission) is no reason to fail: the download decides.
+  const remote = await timed((signal) => driver.stat(uri, { signal })).catch((error: unknown) => {
+    if (isFlinkArtifactsError(error) && error.retryable) throw error;
+    return undefined;
+  });
   const expected: Checksums = { ...remote?.checksums, ...(uri.sha256 === undefined ? {} : { sha256: uri.sha256 }) };
   if (remote?.size !== existing.size && uri.sha256 === undefined) return undefined;
-  const algorithms = algorithmsFor({ size: remote?.size, stored: remote?.checksums ?? {}, pinnedSha256: uri.sha256 });
+  const algorithms = algorithmsFor({ stored: remote?.checksums ?? {}, pinnedSha256: uri.sha256 });
   if (algorithms.length === 0) return undefined;
   const actual = await hashFile(item.path, algorithms);
   const { compared, mismatched } = compareChecksums(expected, actual);
@@ -251,6 +337,7 @@ async function saveRecord(item: PlannedArtifact, version: string | undefined, ch
     size: file.size,
     mtimeMs: file.mtimeMs,
     ino: file.ino,
+    bootId: await currentBootId(),
     fetchedAt: new Date().toISOString(),
   }).catch((error: unknown) => {
     throw diskError(error, stateDir);

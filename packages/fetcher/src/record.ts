@@ -20,6 +20,11 @@ export interface FetchRecord {
   readonly size: number;
   readonly mtimeMs: number;
   readonly ino: number;
+  /**
+   * The kernel's boot id when the file was written. Files are not fsynced: within one boot the
+   * page cache is the truth; after a reboot the content must be checked before it is trusted.
+   */
+  readonly bootId: string | undefined;
   readonly fetchedAt: string;
 }
 
@@ -47,9 +52,28 @@ export async function readRecord(stateDir: string, fileName: string): Promise<Fe
   }
 }
 
-/** True when the file on disk is still exactly the one the record describes, fetched from `raw`. */
+/** True when the file on disk is still the one the record describes (metadata), fetched from `raw`. */
 export function recordMatches(record: FetchRecord, raw: string, file: Stats): boolean {
   return record.uri === uriKey(raw) && record.size === file.size && record.mtimeMs === file.mtimeMs && record.ino === file.ino;
+}
+
+let cachedBootId: string | undefined | null = null;
+
+/** This boot's id (Linux), or undefined where the kernel does not say. */
+export async function currentBootId(): Promise<string | undefined> {
+  if (cachedBootId === null) {
+    cachedBootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => '')).trim() || undefined;
+  }
+  return cachedBootId;
+}
+
+/**
+ * True when the record was written in this boot: the file's bytes are then those written,
+ * whether or not they have reached the disk. Otherwise they must be verified.
+ */
+export async function writtenThisBoot(record: FetchRecord): Promise<boolean> {
+  const boot = await currentBootId();
+  return boot !== undefined && record.bootId === boot;
 }
 
 /** Writes a record atomically (temporary file, then rename). */

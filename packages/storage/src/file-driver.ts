@@ -8,6 +8,7 @@ import {
   ArtifactNotFoundError,
   InvalidUriError,
   NotAFileError,
+  ObjectChangedError,
   ObjectExistsError,
   TransferError,
   createChecksumAccumulator,
@@ -69,8 +70,13 @@ export function createFileDriver(): StorageDriver {
         await handle.close();
         return { notModified: true };
       }
-      const body = handle.createReadStream({ highWaterMark: 1024 * 1024, ...(options.signal ? { signal: options.signal } : {}) });
-      return { notModified: false, body, object };
+      if (options.ifMatch !== undefined && options.ifMatch !== object.version) {
+        await handle.close();
+        throw new ObjectChangedError(`${ref.display} changed since the transfer began`);
+      }
+      const start = options.start ?? 0;
+      const body = handle.createReadStream({ highWaterMark: 1024 * 1024, start, ...(options.signal ? { signal: options.signal } : {}) });
+      return { notModified: false, body, object, start };
     },
 
     async hash(ref: ObjectRef, algorithms: readonly ChecksumAlgorithm[]): Promise<Checksums> {

@@ -4,6 +4,7 @@ import {
   AccessDeniedError,
   ArtifactNotFoundError,
   InvalidUriError,
+  ObjectChangedError,
   ObjectExistsError,
   TransferError,
   base64ToHex,
@@ -63,9 +64,9 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver &
   const storage = new Storage({
     projectId: options.projectId ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT ?? 'flink-artifacts',
     ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
-    // The library's default retries stay on: it repeats only idempotent requests (reads, and
-    // writes with a generation precondition), which covers a keep-alive socket the server
-    // closed under us.
+    // One attempt per request: retries belong to the transfer layer, which logs each, resumes
+    // downloads and keeps one deadline per artifact.
+    retryOptions: { autoRetry: false },
   });
 
   function fileOf(ref: ObjectRef, generation?: string): File {
@@ -88,7 +89,9 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver &
         hint: 'check GOOGLE_APPLICATION_CREDENTIALS or the workload identity, and the bucket IAM policy',
       });
     }
-    return new TransferError(`${display}: ${action} failed: ${detail}`, { cause: error });
+    // No status: the request never got an answer (refused, reset, timed out).
+    const retryable = status === undefined || status >= 500 || status === 429 || status === 408;
+    return new TransferError(`${display}: ${action} failed${status === undefined ? '' : ` (HTTP ${status})`}: ${detail}`, { cause: error, retryable });
   }
 
   async function metadataOf(ref: ObjectRef, signal: AbortSignal | undefined): Promise<FileMetadata | undefined> {
@@ -122,10 +125,14 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver &
       if (metadata === undefined) throw new ArtifactNotFoundError(`${ref.display}: object does not exist`);
       const object = describeMetadata(metadata);
       if (readOptions.unlessVersion !== undefined && readOptions.unlessVersion === object.version) return { notModified: true };
+      if (readOptions.ifMatch !== undefined && readOptions.ifMatch !== object.version) {
+        throw new ObjectChangedError(`${ref.display} changed since the transfer began (new generation)`);
+      }
       const generation = metadata.generation === undefined ? undefined : String(metadata.generation);
+      const start = readOptions.start ?? 0;
       // Validation is ours (the fetcher checks md5/crc32c from the metadata); the library's
       // own would hash the bytes a second time.
-      const body = fileOf(ref, generation).createReadStream({ validation: false });
+      const body = fileOf(ref, generation).createReadStream({ validation: false, ...(start > 0 ? { start } : {}) });
       const signal = readOptions.signal;
       if (signal !== undefined) {
         const abort = (): void => void body.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
@@ -133,7 +140,7 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver &
         else signal.addEventListener('abort', abort, { once: true });
         body.once('close', () => signal.removeEventListener('abort', abort));
       }
-      return { notModified: false, body, object };
+      return { notModified: false, body, object, start };
     },
 
     // https://cloud.google.com/storage/docs/uploads-downloads (multipart and resumable)

@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import got, { type Response } from 'got';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
@@ -34,6 +35,8 @@ export interface HttpDriverOptions {
   readonly maxSockets?: number;
   /** Redirects followed at most. @default 10 */
   readonly maxRedirects?: number;
+  /** Time to connect and get response headers. @default 15 s */
+  readonly connectTimeoutMs?: number;
 }
 
 // A version made from Last-Modified rather than an ETag, so the conditional request knows
@@ -50,9 +53,11 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
   const headers = { ...options.headers };
   const secrets = Object.values(headers);
   const maxSockets = options.maxSockets ?? 64;
+  const connectTimeout = options.connectTimeoutMs ?? 15_000;
   const agent = {
     http: new HttpAgent({ keepAlive: true, maxSockets }),
-    https: new HttpsAgent({ keepAlive: true, maxSockets, ...(options.ca === undefined ? {} : { ca: options.ca }) }),
+    // A given CA is added to Node's own, not instead of them.
+    https: new HttpsAgent({ keepAlive: true, maxSockets, ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString()] }) }),
   };
   const client = got.extend({
     agent,
@@ -63,8 +68,8 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
     maxRedirects: options.maxRedirects ?? 10,
     throwHttpErrors: false,
     retry: { limit: 0 },
-    timeout: { connect: 10_000, secureConnect: 10_000, response: 60_000 },
-    ...(options.ca === undefined ? {} : { https: { certificateAuthority: options.ca } }),
+    timeout: { connect: connectTimeout, secureConnect: connectTimeout, response: connectTimeout },
+    ...(options.ca === undefined ? {} : { https: { certificateAuthority: [...rootCertificates, options.ca.toString()] } }),
     hooks: {
       beforeRedirect: [
         (redirectOptions, response) => {
@@ -101,9 +106,11 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
     if (cause instanceof TransferError || cause instanceof RawHttpDisabledError) return cause;
     const code = (error as NodeJS.ErrnoException).code;
     const tls = typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED/.test(code);
+    // A certificate that is not trusted stays untrusted; the network may come back.
     return new TransferError(`${display}: ${redactSecrets(errorText(error), secrets)}`, {
       cause: error,
-      ...(tls ? { hint: 'the server certificate is not trusted; add its CA with NODE_EXTRA_CA_CERTS' } : {}),
+      retryable: !tls,
+      ...(tls ? { hint: 'the server certificate is not trusted; add its CA with flink-artifacts.tls.ca-file or NODE_EXTRA_CA_CERTS' } : {}),
     });
   }
 
@@ -115,7 +122,7 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
         hint: 'check user.artifacts.http-headers (e.g. Authorization) and the server\'s access rules',
       });
     }
-    return new TransferError(`${display}: HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd());
+    return new TransferError(`${display}: HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(), { retryable: status >= 500 || status === 429 || status === 408 });
   }
 
   return {
@@ -140,6 +147,12 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
       const version = readOptions.unlessVersion;
       if (version?.startsWith(LAST_MODIFIED_PREFIX)) conditional['if-modified-since'] = version.slice(LAST_MODIFIED_PREFIX.length);
       else if (version !== undefined) conditional['if-none-match'] = version;
+      const start = readOptions.start ?? 0;
+      if (start > 0 && readOptions.ifMatch !== undefined) {
+        // If-Range: the rest if the object is unchanged, the whole object (200) otherwise.
+        conditional.range = `bytes=${start}-`;
+        conditional['if-range'] = readOptions.ifMatch.startsWith(LAST_MODIFIED_PREFIX) ? readOptions.ifMatch.slice(LAST_MODIFIED_PREFIX.length) : readOptions.ifMatch;
+      }
 
       const stream = client.stream(url, { headers: conditional, signal: readOptions.signal });
       let response: Response;
@@ -156,11 +169,15 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
         stream.destroy();
         return { notModified: true };
       }
+      if (response.statusCode === 206 && conditional.range !== undefined) {
+        const total = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
+        return { notModified: false, body: stream, object: { size: total === undefined ? undefined : Number(total), checksums: {}, version: readOptions.ifMatch }, start };
+      }
       if (response.statusCode !== 200) {
         stream.destroy();
         throw statusError(response, ref.display);
       }
-      return { notModified: false, body: stream, object: describeResponse(response.headers) };
+      return { notModified: false, body: stream, object: describeResponse(response.headers), start: 0 };
     },
 
     async close() {

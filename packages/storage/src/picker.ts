@@ -1,5 +1,10 @@
+import { readFile } from 'node:fs/promises';
 import {
+  ConfigError,
+  TransferKeys,
   driverKindOf,
+  readString,
+  readTransferPolicy,
   readHttpSettings,
   readS3Settings,
   type ArtifactLocation,
@@ -22,6 +27,10 @@ export interface StorageOptions {
   readonly gcs?: GcsDriverOptions;
   /** Sockets per host for the network drivers. @default 64 */
   readonly maxSockets?: number;
+  /** Time to connect (and, over HTTP, to get the response headers). @default 15 s */
+  readonly connectTimeoutMs?: number;
+  /** Extra trusted CA certificates (PEM) for HTTPS and S3, added to Node's. */
+  readonly ca?: string | undefined;
   /** Drivers to use instead of the built-in ones, by kind (embedders, other stores). */
   readonly drivers?: Partial<Record<DriverKind, StorageDriver>>;
 }
@@ -40,7 +49,12 @@ export function createDriverPicker(options: StorageOptions = {}): DriverPicker {
     switch (kind) {
       case 's3': {
         const { createS3Driver } = await import('./s3-driver.ts');
-        return createS3Driver({ settings: options.s3 ?? emptyS3Settings, maxSockets });
+        return createS3Driver({
+          settings: options.s3 ?? emptyS3Settings,
+          maxSockets,
+          ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
+        });
       }
       case 'gs': {
         const { createGcsDriver } = await import('./gcs-driver.ts');
@@ -48,7 +62,12 @@ export function createDriverPicker(options: StorageOptions = {}): DriverPicker {
       }
       case 'http': {
         const { createHttpDriver } = await import('./http-driver.ts');
-        return createHttpDriver({ maxSockets, ...options.http });
+        return createHttpDriver({
+          maxSockets,
+          ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
+          ...options.http,
+        });
       }
       case 'file': {
         const { createFileDriver } = await import('./file-driver.ts');
@@ -86,13 +105,27 @@ const emptyS3Settings: S3Settings = {
 };
 
 /**
- * Storage options from Flink's configuration: S3 keys, HTTP headers and the raw-http switch.
+ * Storage options from Flink's configuration: S3 keys, HTTP headers, the raw-http switch, the
+ * connect timeout and the CA file of `flink-artifacts.tls.ca-file` (read here).
  *
- * @throws ConfigError for malformed values.
+ * @throws ConfigError for malformed values or an unreadable CA file.
  */
-export function storageOptionsFromConfig(config: FlinkConfig, extra: Omit<StorageOptions, 's3'> = {}): StorageOptions {
+export async function storageOptionsFromConfig(config: FlinkConfig, extra: Omit<StorageOptions, 's3'> = {}): Promise<StorageOptions> {
   const http = readHttpSettings(config);
+  const policy = readTransferPolicy(config);
+  const caFile = readString(config, TransferKeys.caFile);
+  let ca: string | undefined;
+  if (caFile !== undefined) {
+    try {
+      ca = await readFile(caFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read ${TransferKeys.caFile} ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { key: TransferKeys.caFile, cause: error });
+    }
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`${TransferKeys.caFile} ${caFile} holds no PEM certificate`, { key: TransferKeys.caFile });
+  }
   return {
+    connectTimeoutMs: policy.connectTimeoutMs,
+    ...(ca === undefined ? {} : { ca }),
     ...extra,
     s3: readS3Settings(config),
     http: { headers: http.headers, rawHttpEnabled: http.rawHttpEnabled, ...extra.http },

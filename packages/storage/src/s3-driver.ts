@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -18,6 +19,7 @@ import {
   AccessDeniedError,
   ArtifactNotFoundError,
   InvalidUriError,
+  ObjectChangedError,
   ObjectExistsError,
   TransferError,
   hexToBase64,
@@ -51,6 +53,10 @@ export interface S3DriverOptions {
   readonly partSize?: number;
   /** Parts of one object uploaded at once. @default 4 */
   readonly partConcurrency?: number;
+  /** Time to connect. @default 15 s */
+  readonly connectTimeoutMs?: number;
+  /** Extra trusted CA certificates (PEM), added to Node's. */
+  readonly ca?: string | Buffer | undefined;
 }
 
 const MIB = 1024 * 1024;
@@ -95,10 +101,13 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     logger: sdkLogger,
+    // One attempt per request: retries belong to the transfer layer, which logs each, resumes
+    // downloads and keeps one deadline per artifact.
+    maxAttempts: 1,
     requestHandler: {
       httpAgent: { keepAlive: true, maxSockets },
-      httpsAgent: { keepAlive: true, maxSockets },
-      connectionTimeout: 10_000,
+      httpsAgent: { keepAlive: true, maxSockets, ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString()] }) },
+      connectionTimeout: options.connectTimeoutMs ?? 15_000,
     },
   });
 
@@ -111,6 +120,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
       return new ArtifactNotFoundError(`${display}: ${what}`, { cause: error });
     }
     if (status === 412 || name === 'PreconditionFailed') {
+      if (action === 'ranged GET') return new ObjectChangedError(`${display} changed since the transfer began`, { cause: error });
       return new ObjectExistsError(`${display}: an object of that name already exists`, { cause: error });
     }
     if (status === 401 || status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
@@ -120,7 +130,9 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
       });
     }
     const where = endpoint === undefined ? '' : ` at ${endpoint}`;
-    return new TransferError(`${display}: ${action} failed${where}: ${detail}`, { cause: error });
+    // No status: the request never got an answer (refused, reset, timed out).
+    const retryable = status === undefined || status >= 500 || status === 429 || status === 408 || TRANSIENT_S3_CODES.has(name ?? '');
+    return new TransferError(`${display}: ${action} failed${where}${status === undefined ? '' : ` (HTTP ${status})`}: ${detail}`, { cause: error, retryable });
   }
 
   function requireS3(ref: ObjectRef): { Bucket: string; Key: string } {
@@ -148,18 +160,27 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html
     async read(ref: ObjectRef, readOptions: ReadOptions = {}): Promise<ReadResult | NotModified> {
       let output: GetObjectCommandOutput;
+      const start = readOptions.start ?? 0;
       try {
         output = await client.send(
-          new GetObjectCommand({ ...requireS3(ref), ...(readOptions.unlessVersion ? { IfNoneMatch: readOptions.unlessVersion } : {}) }),
+          new GetObjectCommand({
+            ...requireS3(ref),
+            ...(readOptions.unlessVersion ? { IfNoneMatch: readOptions.unlessVersion } : {}),
+            ...(start > 0 ? { Range: `bytes=${start}-` } : {}),
+            ...(readOptions.ifMatch ? { IfMatch: readOptions.ifMatch } : {}),
+          }),
           { abortSignal: readOptions.signal },
         );
       } catch (error) {
         if (statusOf(error) === 304) return { notModified: true };
-        throw toError(error, ref.display, 'GET');
+        throw toError(error, ref.display, start > 0 ? 'ranged GET' : 'GET');
       }
       const body = output.Body as Readable | undefined;
-      if (body === undefined) throw new TransferError(`${ref.display}: S3 returned no body`);
-      return { notModified: false, body, object: describeObject(output) };
+      if (body === undefined) throw new TransferError(`${ref.display}: S3 returned no body`, { retryable: true });
+      const object = describeObject(output);
+      // A ranged answer's Content-Length is the part's; the object's size is after the slash.
+      const total = /\/(\d+)$/.exec(output.ContentRange ?? '')?.[1];
+      return { notModified: false, body, object: total === undefined ? object : { ...object, size: Number(total) }, start: output.ContentRange ? start : 0 };
     },
 
     async write(ref: ObjectRef, source: UploadSource, writeOptions: WriteOptions): Promise<RemoteObject> {
@@ -275,6 +296,9 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
     }
   }
 }
+
+// Error codes S3 sends for conditions that pass.
+const TRANSIENT_S3_CODES = new Set(['SlowDown', 'InternalError', 'ServiceUnavailable', 'RequestTimeout', 'OperationAborted']);
 
 // The SDK warns on the console for every failed request with a streamed body (a 412 of a
 // conditional create included) when given no logger, and logs every failed command (with its

@@ -1,0 +1,261 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  AbortedError,
+  AccessDeniedError,
+  ChecksumMismatchError,
+  SizeMismatchError,
+  TransferError,
+  compareChecksums,
+  createChecksumAccumulator,
+  isFlinkArtifactsError,
+  type ChecksumAccumulator,
+  type ChecksumAlgorithm,
+  type Checksums,
+  type RemoteObject,
+} from '@flink-artifacts/core';
+
+const PART_SUFFIX = '.part';
+
+/** What the finished file must match, fixed by the first response of a transfer. */
+export interface Expectations {
+  /** Byte count the store announced. */
+  readonly size: number | undefined;
+  /** Checksums stated by the store. */
+  readonly stored: Checksums;
+  /** SHA-256 pinned in the URI (`#sha256=`). */
+  readonly pinnedSha256: string | undefined;
+  /** The object's version, for resuming with a ranged request. */
+  readonly version: string | undefined;
+}
+
+/**
+ * The cheapest set of algorithms that verifies what is known: the pinned SHA-256, and the
+ * strongest checksum the store states (CRC32C only when nothing better is stated).
+ */
+export function algorithmsFor(expect: Pick<Expectations, 'stored' | 'pinnedSha256'>): ChecksumAlgorithm[] {
+  const algorithms: ChecksumAlgorithm[] = [];
+  if (expect.pinnedSha256 !== undefined || expect.stored.sha256 !== undefined) algorithms.push('sha256');
+  if (expect.stored.md5 !== undefined && expect.stored.sha256 === undefined) algorithms.push('md5');
+  if (expect.stored.crc32c !== undefined && algorithms.length === 0) algorithms.push('crc32c');
+  return algorithms;
+}
+
+/** Options of {@link PartialDownload.append}. */
+export interface AppendOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Time without a byte before the body counts as stalled (a retryable failure). */
+  readonly idleTimeoutMs: number;
+  readonly onBytes?: ((bytes: number) => void) | undefined;
+}
+
+/**
+ * One artifact's download in progress: a temporary file beside the target (same filesystem, so
+ * the final rename is atomic), the bytes written so far and their running checksums. A cut
+ * transfer keeps what arrived, so the next attempt can ask for the rest; nothing appears under
+ * the final name until `commit` has verified the whole.
+ */
+export class PartialDownload {
+  readonly tmp: string;
+  readonly #target: string;
+  readonly #display: string;
+  #expect: Expectations | undefined;
+  #accumulator: ChecksumAccumulator | undefined;
+  #bytes = 0;
+
+  constructor(tempDir: string, target: string, display: string) {
+    // <name>.<pid>.<random>.part: the pid lets a later run tell an abandoned file from one a
+    // live process is still writing.
+    this.tmp = join(tempDir, `${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}${PART_SUFFIX}`);
+    this.#target = target;
+    this.#display = display;
+  }
+
+  /** Bytes safely in the temporary file. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** What the first response said, if a transfer has begun. */
+  get expectations(): Expectations | undefined {
+    return this.#expect;
+  }
+
+  /** Starts (or starts over) a transfer of the object the store described. */
+  async begin(object: RemoteObject, pinnedSha256: string | undefined): Promise<void> {
+    await this.reset();
+    this.#expect = { size: object.size, stored: object.checksums, pinnedSha256, version: object.version };
+    this.#accumulator = createChecksumAccumulator(algorithmsFor(this.#expect));
+  }
+
+  /** True when a cut transfer can continue with a ranged request from {@link bytes}. */
+  get resumable(): boolean {
+    return this.#bytes > 0 && this.#expect?.version !== undefined;
+  }
+
+  /** Forgets the bytes received so far. */
+  async reset(): Promise<void> {
+    await rm(this.tmp, { force: true });
+    this.#bytes = 0;
+    this.#accumulator = undefined;
+    this.#expect = undefined;
+  }
+
+  /**
+   * Appends a body to the temporary file. On failure the bytes that reached the file stay
+   * counted, ready for a ranged retry.
+   *
+   * @throws TransferError (network, retryable; stall, retryable; local disk, not retryable),
+   *   AbortedError.
+   */
+  async append(body: Readable, options: AppendOptions): Promise<void> {
+    if (this.#expect === undefined) throw new Error('append before begin');
+    // After a failure the running checksum may have seen bytes that never reached the file:
+    // the file is the truth, so the checksum is rebuilt from it before more is appended.
+    if (this.#accumulator === undefined) await this.#rehash();
+    const accumulator = this.#accumulator!;
+    const display = this.#display;
+    // The stall check looks at a timestamp every quarter of the timeout instead of re-arming
+    // a timer per chunk (a gigabyte is 16,000 chunks).
+    let lastActivity = Date.now();
+    const meter = new Transform({
+      transform: (chunk: Buffer, _encoding, callback) => {
+        lastActivity = Date.now();
+        accumulator.update(chunk);
+        options.onBytes?.(chunk.length);
+        callback(null, chunk);
+      },
+    });
+    // No fsync here: a process kill keeps the page cache, and after a machine crash (which
+    // loses it) the fetch record's boot id makes the next run verify the file's content
+    // before trusting it. Waiting for the disk on every file would cost more than the network.
+    const out = createWriteStream(this.tmp, { flags: this.#bytes === 0 ? 'w' : 'a', highWaterMark: 256 * 1024 });
+    const stallCheck = setInterval(() => {
+      if (Date.now() - lastActivity >= options.idleTimeoutMs) {
+        body.destroy(new TransferError(`${display}: no data for ${Math.round(options.idleTimeoutMs / 1000)} s, the transfer stalled`, { retryable: true }));
+      }
+    }, Math.max(10, Math.floor(options.idleTimeoutMs / 4)));
+    try {
+      await pipeline(body, meter, out, ...(options.signal ? [{ signal: options.signal }] : []));
+      this.#bytes += out.bytesWritten;
+    } catch (error) {
+      this.#accumulator = undefined;
+      this.#bytes = (await stat(this.tmp).catch(() => undefined))?.size ?? 0;
+      throw this.#failure(error, options.signal);
+    } finally {
+      clearInterval(stallCheck);
+    }
+  }
+
+  async #rehash(): Promise<void> {
+    const accumulator = createChecksumAccumulator(algorithmsFor(this.#expect!));
+    if (this.#bytes > 0) {
+      for await (const chunk of createReadStream(this.tmp, { end: this.#bytes - 1, highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
+    }
+    this.#accumulator = accumulator;
+  }
+
+  /**
+   * Verifies size and checksums, then renames the file into place.
+   *
+   * @throws SizeMismatchError (retryable: the body was cut), ChecksumMismatchError.
+   */
+  async commit(signal?: AbortSignal): Promise<{ bytes: number; checksums: Checksums }> {
+    const expect = this.#expect;
+    const accumulator = this.#accumulator;
+    if (expect === undefined || accumulator === undefined) throw new Error('commit before begin');
+    const display = this.#display;
+    if (expect.size !== undefined && this.#bytes !== expect.size) {
+      throw new SizeMismatchError(`${display}: received ${this.#bytes} bytes, the store announced ${expect.size}`, {
+        hint: 'the connection was cut; the next attempt asks for the rest',
+      });
+    }
+    const actual = accumulator.digest();
+    // A digest is final: should anything follow, the checksum is rebuilt from the file.
+    this.#accumulator = undefined;
+    if (expect.pinnedSha256 !== undefined && actual.sha256 !== expect.pinnedSha256) {
+      await this.reset();
+      throw new ChecksumMismatchError(`${display}: SHA-256 is ${actual.sha256}, the URI pins ${expect.pinnedSha256}`, {
+        hint: 'the artifact is not the one the #sha256 fragment names; fix the URI or the artifact',
+      });
+    }
+    const { mismatched } = compareChecksums(expect.stored, actual);
+    if (mismatched.length > 0) {
+      const algorithm = mismatched[0]!;
+      await this.reset();
+      throw new ChecksumMismatchError(`${display}: ${algorithm} is ${actual[algorithm]}, the store states ${expect.stored[algorithm]}`, {
+        hint: 'the bytes were corrupted in transit or by a proxy; nothing was saved',
+      });
+    }
+    signal?.throwIfAborted();
+    await rename(this.tmp, this.#target).catch((error: unknown) => {
+      throw diskError(error, this.#target);
+    });
+    return { bytes: this.#bytes, checksums: actual };
+  }
+
+  /** Removes the temporary file (after success it is already gone). */
+  async discard(): Promise<void> {
+    await rm(this.tmp, { force: true });
+  }
+
+  #failure(error: unknown, signal: AbortSignal | undefined): Error {
+    const display = this.#display;
+    if (signal?.aborted) return new AbortedError(`${display}: aborted`, { cause: error });
+    if (isFlinkArtifactsError(error)) return error;
+    const errno = error as NodeJS.ErrnoException;
+    // The write stream's errors name our temporary file; anything else came from the network.
+    if (errno.path === this.tmp || errno.code === 'ENOSPC' || errno.code === 'EDQUOT' || errno.code === 'EROFS') return diskError(error, this.tmp);
+    const message = error instanceof Error ? error.message || errno.code || error.name : String(error);
+    return new TransferError(`${display}: transfer failed: ${message}`, { cause: error, retryable: true });
+  }
+}
+
+/** A local filesystem error as a typed error naming the path. */
+export function diskError(error: unknown, path: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new AccessDeniedError(`cannot write ${path}: ${code === 'EROFS' ? 'read-only filesystem' : 'permission denied'}`, {
+      cause: error,
+      hint: 'the artifacts directory must be writable by this user (user.artifacts.base-dir)',
+    });
+  }
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new TransferError(`cannot write ${path}: no space left on device`, { cause: error, hint: 'give the artifacts volume more room' });
+  }
+  return new TransferError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
+}
+
+/**
+ * Removes temporary files that no live process is writing: left by a killed run (SIGKILL, OOM,
+ * node failure). Files of our own pid are from an earlier incarnation: in a container, a
+ * restarted init process usually has the same pid as the killed one.
+ */
+export async function sweepAbandonedTempFiles(tempDir: string): Promise<number> {
+  const names = await readdir(tempDir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    if (!name.endsWith(PART_SUFFIX)) continue;
+    const pid = Number(/\.(\d+)\.[0-9a-f]+\.part$/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) continue;
+    const path = join(tempDir, name);
+    if ((await stat(path).catch(() => undefined))?.isFile()) {
+      await rm(path, { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

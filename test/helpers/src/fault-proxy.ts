@@ -1,0 +1,139 @@
+/**
+ * A fault-injecting HTTP proxy for tests: it sits between a client and a real server (Ceph RGW,
+ * the HTTP server), forwards every request unchanged (so S3 signatures stay valid: the client
+ * signs for the proxy's host, which it forwards) and damages chosen responses: reset the
+ * connection after N body bytes, stall, answer 503, end the body early while keeping its
+ * Content-Length, or flip one byte.
+ */
+import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Transform } from 'node:stream';
+
+/** A fault applied to the body of a response (GET with a body only). */
+export type Fault =
+  | { readonly kind: 'reset'; readonly afterBytes: number }
+  | { readonly kind: 'stall'; readonly afterBytes: number }
+  | { readonly kind: 'status'; readonly status: number }
+  | { readonly kind: 'truncate'; readonly afterBytes: number }
+  | { readonly kind: 'corrupt'; readonly atByte: number };
+
+export interface FaultRule {
+  /** Which requests: method and a path test. @default every GET */
+  readonly method?: string;
+  readonly path?: RegExp;
+  /** Apply to this many matching requests, then pass them through. @default 1 */
+  readonly times?: number;
+  readonly fault: Fault;
+}
+
+export interface ForwardedRequest {
+  method: string;
+  path: string;
+  range: string | undefined;
+  status: number;
+  fault: Fault['kind'] | undefined;
+}
+
+export interface RunningFaultProxy {
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  requests: ForwardedRequest[];
+  /** Adds a rule; rules apply in order, each to its first `times` matching requests. */
+  inject(rule: FaultRule): void;
+  stop(): Promise<void>;
+}
+
+export async function startFaultProxy(upstream: string): Promise<RunningFaultProxy> {
+  const target = new URL(upstream);
+  const rules: { rule: FaultRule; left: number }[] = [];
+  const requests: ForwardedRequest[] = [];
+  const stalled = new Set<ServerResponse>();
+
+  const pick = (req: IncomingMessage): Fault | undefined => {
+    for (const entry of rules) {
+      const { rule } = entry;
+      if (entry.left <= 0) continue;
+      if ((rule.method ?? 'GET') !== req.method) continue;
+      if (rule.path !== undefined && !rule.path.test(req.url ?? '')) continue;
+      entry.left--;
+      return rule.fault;
+    }
+    return undefined;
+  };
+
+  const server = createServer((req, res) => {
+    const fault = pick(req);
+    const record: ForwardedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', range: req.headers.range, status: 0, fault: fault?.kind };
+    requests.push(record);
+    if (fault?.kind === 'status') {
+      req.resume();
+      record.status = fault.status;
+      res.writeHead(fault.status, { 'content-type': 'application/xml', 'retry-after': '0' }).end('<Error><Code>SlowDown</Code><Message>injected</Message></Error>');
+      return;
+    }
+    const upstreamReq = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (upstreamRes) => {
+        record.status = upstreamRes.statusCode ?? 0;
+        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+        if (fault === undefined || req.method !== 'GET') {
+          upstreamRes.pipe(res);
+          return;
+        }
+        let seen = 0;
+        const damage = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            const before = seen;
+            seen += chunk.length;
+            switch (fault.kind) {
+              case 'corrupt': {
+                if (fault.atByte >= before && fault.atByte < seen) {
+                  const copy = Buffer.from(chunk);
+                  copy[fault.atByte - before] = copy[fault.atByte - before]! ^ 0xff;
+                  return callback(null, copy);
+                }
+                return callback(null, chunk);
+              }
+              case 'reset':
+              case 'truncate':
+              case 'stall': {
+                if (seen <= fault.afterBytes) return callback(null, chunk);
+                const keep = chunk.subarray(0, Math.max(0, fault.afterBytes - before));
+                if (keep.length > 0) this.push(keep);
+                upstreamRes.unpipe(damage);
+                upstreamRes.destroy();
+                if (fault.kind === 'reset') {
+                  // After the kept bytes are flushed, kill the connection without a clean end.
+                  res.socket?.write('', () => res.socket?.resetAndDestroy());
+                } else if (fault.kind === 'truncate') {
+                  // A clean close of the connection with fewer bytes than Content-Length.
+                  res.socket?.end();
+                } else {
+                  stalled.add(res);
+                }
+                return callback();
+              }
+            }
+          },
+        });
+        upstreamRes.pipe(damage).pipe(res);
+      },
+    );
+    upstreamReq.on('error', () => res.destroy());
+    req.pipe(upstreamReq);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    inject(rule) {
+      rules.push({ rule, left: rule.times ?? 1 });
+    },
+    async stop() {
+      for (const res of stalled) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
