@@ -25,7 +25,7 @@ export async function readPodTemplate(config: FlinkConfig, cwd: string): Promise
     } catch (error) {
       throw new TemplateError(`cannot read the pod template ${path} (${key}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
     }
-    const documents = parseAllDocuments(text);
+    const documents = parseAllDocuments(text, { logLevel: 'error' });
     if (!Array.isArray(documents) || documents.length !== 1) {
       throw new TemplateError(`pod template ${path} must hold exactly one YAML document`);
     }

@@ -88,7 +88,8 @@ export async function loadFlinkConfigDir(confDir: string): Promise<LoadedConfigF
 export function parseStandardYaml(text: string, path: string): Map<string, string> {
   let document: unknown;
   try {
-    document = parseYaml(text, { uniqueKeys: false });
+    // Problems are errors or nothing: a warning printed by the YAML library is noise in a pod log.
+    document = parseYaml(text, { uniqueKeys: false, logLevel: 'error' });
   } catch (error) {
     const where = error instanceof YAMLParseError && error.linePos ? ` at line ${error.linePos[0].line}` : '';
     throw new ConfigError(`${path} is not valid YAML${where}`, { cause: error });

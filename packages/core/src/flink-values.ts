@@ -82,6 +82,9 @@ export function parseFlinkList(value: string | undefined, key: string): string[]
   return entries;
 }
 
+/** Larger header sections are refused by common servers (nginx and Node default to 8-16 KiB). */
+const MAX_HEADERS_BYTES = 16 * 1024;
+
 /** RFC 9110 token characters: what an HTTP header name may contain. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
@@ -115,6 +118,10 @@ export function parseHttpHeaders(value: string | undefined, key: string): Record
     }
     headers[name] = headerValue;
   });
+  const size = Object.entries(headers).reduce((sum, [name, v]) => sum + Buffer.byteLength(name) + Buffer.byteLength(v) + 4, 0);
+  if (size > MAX_HEADERS_BYTES) {
+    throw new ConfigError(`${key} adds ${size} bytes of headers; servers refuse more than ${MAX_HEADERS_BYTES}`, { key });
+  }
   return headers;
 }
 

@@ -1,5 +1,6 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import pLimit from 'p-limit';
 import {
   AbortedError,
@@ -133,9 +134,7 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
     const clusterDir = plan.location.clusterDir;
     const stateDir = stateDirectory(clusterDir);
     if (items.some((item) => item.mode === 'download')) {
-      await mkdir(stateDir, { recursive: true }).catch((error: unknown) => {
-        throw diskError(error, clusterDir);
-      });
+      await ensureDirectory(stateDir, clusterDir);
       await sweepAbandonedTempFiles(stateDir);
     }
 
@@ -170,6 +169,26 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
     return report;
   } finally {
     if (ownsDrivers) await drivers.close();
+  }
+}
+
+/**
+ * Creates a directory and its parents. A recursive mkdir reports a read-only or forbidden
+ * parent as ENOENT; this finds the real reason, so the error can say "read-only filesystem".
+ *
+ * @throws AccessDeniedError or TransferError naming `shown`.
+ */
+async function ensureDirectory(dir: string, shown: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    let missing = dir;
+    while (dirname(missing) !== missing && (await stat(dirname(missing)).catch(() => undefined)) === undefined) missing = dirname(missing);
+    const cause = await mkdir(missing).then(
+      () => error,
+      (real: unknown) => real,
+    );
+    throw diskError(cause, shown);
   }
 }
 

@@ -106,10 +106,11 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
     if (cause instanceof TransferError || cause instanceof RawHttpDisabledError) return cause;
     const code = (error as NodeJS.ErrnoException).code;
     const tls = typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED/.test(code);
-    // A certificate that is not trusted stays untrusted; the network may come back.
+    // An untrusted certificate or a redirect loop stays so; the network may come back.
+    const permanent = tls || code === 'ERR_TOO_MANY_REDIRECTS';
     return new TransferError(`${display}: ${redactSecrets(errorText(error), secrets)}`, {
       cause: error,
-      retryable: !tls,
+      retryable: !permanent,
       ...(tls ? { hint: 'the server certificate is not trusted; add its CA with flink-artifacts.tls.ca-file or NODE_EXTRA_CA_CERTS' } : {}),
     });
   }

@@ -15,7 +15,9 @@ export type Fault =
   | { readonly kind: 'stall'; readonly afterBytes: number }
   | { readonly kind: 'status'; readonly status: number }
   | { readonly kind: 'truncate'; readonly afterBytes: number }
-  | { readonly kind: 'corrupt'; readonly atByte: number };
+  | { readonly kind: 'corrupt'; readonly atByte: number }
+  /** Wait before forwarding the request (any method): an upload in progress, for a while. */
+  | { readonly kind: 'hold'; readonly ms: number };
 
 export interface FaultRule {
   /** Which requests: method and a path test. @default every GET */
@@ -71,56 +73,69 @@ export async function startFaultProxy(upstream: string): Promise<RunningFaultPro
       res.writeHead(fault.status, { 'content-type': 'application/xml', 'retry-after': '0' }).end('<Error><Code>SlowDown</Code><Message>injected</Message></Error>');
       return;
     }
-    const upstreamReq = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (upstreamRes) => {
-        record.status = upstreamRes.statusCode ?? 0;
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        if (fault === undefined || req.method !== 'GET') {
-          upstreamRes.pipe(res);
-          return;
-        }
-        let seen = 0;
-        const damage = new Transform({
-          transform(chunk: Buffer, _encoding, callback) {
-            const before = seen;
-            seen += chunk.length;
-            switch (fault.kind) {
-              case 'corrupt': {
-                if (fault.atByte >= before && fault.atByte < seen) {
-                  const copy = Buffer.from(chunk);
-                  copy[fault.atByte - before] = copy[fault.atByte - before]! ^ 0xff;
-                  return callback(null, copy);
+    if (fault?.kind === 'hold') {
+      req.pause();
+      const timer = setTimeout(() => forward(undefined), fault.ms);
+      res.once('close', () => clearTimeout(timer));
+      return;
+    }
+    forward(fault);
+
+    function forward(fault: Fault | undefined): void {
+      const upstreamReq = httpRequest(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (upstreamRes) => {
+          record.status = upstreamRes.statusCode ?? 0;
+          res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+          if (fault === undefined || req.method !== 'GET') {
+            upstreamRes.pipe(res);
+            return;
+          }
+          let seen = 0;
+          const damage = new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              const before = seen;
+              seen += chunk.length;
+              switch (fault.kind) {
+                case 'hold':
+                  return callback(null, chunk);
+                case 'corrupt': {
+                  if (fault.atByte >= before && fault.atByte < seen) {
+                    const copy = Buffer.from(chunk);
+                    copy[fault.atByte - before] = copy[fault.atByte - before]! ^ 0xff;
+                    return callback(null, copy);
+                  }
+                  return callback(null, chunk);
                 }
-                return callback(null, chunk);
-              }
-              case 'reset':
-              case 'truncate':
-              case 'stall': {
-                if (seen <= fault.afterBytes) return callback(null, chunk);
-                const keep = chunk.subarray(0, Math.max(0, fault.afterBytes - before));
-                if (keep.length > 0) this.push(keep);
-                upstreamRes.unpipe(damage);
-                upstreamRes.destroy();
-                if (fault.kind === 'reset') {
-                  // After the kept bytes are flushed, kill the connection without a clean end.
-                  res.socket?.write('', () => res.socket?.resetAndDestroy());
-                } else if (fault.kind === 'truncate') {
-                  // A clean close of the connection with fewer bytes than Content-Length.
-                  res.socket?.end();
-                } else {
-                  stalled.add(res);
+                case 'reset':
+                case 'truncate':
+                case 'stall': {
+                  if (seen <= fault.afterBytes) return callback(null, chunk);
+                  const keep = chunk.subarray(0, Math.max(0, fault.afterBytes - before));
+                  if (keep.length > 0) this.push(keep);
+                  upstreamRes.unpipe(damage);
+                  upstreamRes.destroy();
+                  if (fault.kind === 'reset') {
+                    // After the kept bytes are flushed, kill the connection without a clean end.
+                    res.socket?.write('', () => res.socket?.resetAndDestroy());
+                  } else if (fault.kind === 'truncate') {
+                    // A clean close of the connection with fewer bytes than Content-Length.
+                    res.socket?.end();
+                  } else {
+                    stalled.add(res);
+                  }
+                  return callback();
                 }
-                return callback();
               }
-            }
-          },
-        });
-        upstreamRes.pipe(damage).pipe(res);
-      },
-    );
-    upstreamReq.on('error', () => res.destroy());
-    req.pipe(upstreamReq);
+            },
+          });
+          upstreamRes.pipe(damage).pipe(res);
+        },
+      );
+      upstreamReq.on('error', () => res.destroy());
+      req.pipe(upstreamReq);
+      req.resume();
+    }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
