@@ -5,7 +5,7 @@
  * work, and writes medians and ratios to bench/RESULTS.md. Not a test: nothing here passes or
  * fails on time.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -57,6 +57,9 @@ try {
       const order = round % 2 === 0 ? benchCase.contenders : [...benchCase.contenders].reverse();
       for (const contender of order) {
         await contender.prepare?.(round);
+        // Flush what earlier runs left dirty in the page cache: the kernel's writeback of the
+        // previous gigabyte must not be billed to the next contender.
+        execFileSync('sync');
         const run = await measure(await contender.command(round));
         await benchCase.verify?.(contender.name, round);
         rows.find((r) => r.name === contender.name)!.runs.push(run);
@@ -75,10 +78,10 @@ process.stderr.write(`\nwrote bench/RESULTS.md\n`);
 
 function version(command: string, args: string[]): string {
   try {
-    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n')[0] ?? '?';
-  } catch (error) {
-    const e = error as { stderr?: string };
-    return e.stderr?.trim().split('\n')[0] ?? 'not installed';
+    const result = spawnSync(command, args, { encoding: 'utf8' });
+    return (result.stdout.trim() || result.stderr.trim()).split('\n')[0] || 'not installed';
+  } catch {
+    return 'not installed';
   }
 }
 
@@ -90,7 +93,8 @@ function render(caseResults: CaseResult[]): string {
     '',
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${version('uname', ['-sr'])}. The servers share the 2 cores with the client.`,
     `- Ours: the bundled CLI (what the image runs) on Node ${version(oursNode, ['--version'])}. Contenders: ${version('/usr/bin/aws', ['--version']).split(' ')[0]}, ${version('curl', ['--version']).split(' ').slice(0, 2).join(' ')}.`,
-    `- S3: Ceph RADOS Gateway (${version('radosgw', ['--version']).replace(/ \(.*/, '')}), one node on loopback, BlueStore on a sparse file. HTTP: ${version('nginx', ['-v'])} on loopback, sendfile on.`,
+    `- S3: Ceph RADOS Gateway (${version('radosgw', ['--version']).replace(/ \(.*/, '')}), one node on loopback, BlueStore on a sparse file. HTTP: ${version('nginx', ['-v']).replace('nginx version: ', '')} on loopback, sendfile on.`,
+    `- \`sync\` runs (untimed) before every measured run, so that no run pays for the page cache another left dirty.`,
     `- Medians of the rounds per contender, contenders alternating (A B C, C B A, ...). Wall and CPU (user + system) seconds, peak RSS (the largest process of the command) from GNU time. Each run is checked to have done the work (files and bytes in place, objects in the bucket).`,
     '',
   ];

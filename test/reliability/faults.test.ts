@@ -230,3 +230,19 @@ test('the CLI logs every retry with its reason, then succeeds', async (t) => {
   t.is(result.code, 0, result.stderr);
   t.regex(result.stderr, /^retry +attempt 1 of 5 failed, next in \d+ ms: s3:\/\/.*job\.jar: GET failed .*\(HTTP 503\)/m);
 });
+
+test('large objects (hashed on the worker thread) are verified too: reset resumes, a corrupt byte is caught', async (t) => {
+  const content = randomContent(40 * MiB);
+  const { proxy, bucket, options } = await s3Behind(t, { 'big.jar': content });
+  proxy.inject({ fault: { kind: 'reset', afterBytes: 15 * MiB } });
+  const base = await tempDir();
+  const report = await fetchWith(base, options, `s3://${bucket}/big.jar`);
+  t.is(sha256Hex(await readFile(report.jobJar!)), sha256Hex(content));
+  t.regex(proxy.requests.filter((r) => r.method === 'GET')[1]?.range ?? '', /^bytes=\d+-$/);
+
+  proxy.inject({ fault: { kind: 'corrupt', atByte: 33 * MiB + 7 } });
+  const other = await tempDir();
+  const error = await t.throwsAsync(fetchWith(other, options, `s3://${bucket}/big.jar`), { instanceOf: FetchFailedError });
+  t.is(error.report.items[0]?.error?.code, 'ERR_CHECKSUM_MISMATCH');
+  t.deepEqual(await listFiles(join(other, 'default', 'app')), []);
+});

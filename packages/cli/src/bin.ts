@@ -1,5 +1,16 @@
-// The process boundary: the only module with side effects (signals, exit code, env).
-import { main } from './main.ts';
+// The process boundary: the only module with side effects (signals, exit code, env, V8).
+import * as module from 'node:module';
+import * as v8 from 'node:v8';
+
+// A small young generation: streamed chunks die young and their buffers are released at each
+// scavenge, instead of piling up as external memory until a full collection. Measured on a
+// 1 GiB download: peak RSS 159 -> 130 MiB and a third less CPU (bench/RESULTS.md).
+v8.setFlagsFromString('--max-semi-space-size=1');
+v8.setFlagsFromString('--semi-space-growth-factor=1');
+// Node >= 22.1: keep V8's compiled code between runs (NODE_COMPILE_CACHE, or the temp dir).
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+
+const { main } = await import('./main.ts');
 
 // The AWS SDK warns on Node 20 that its future releases need Node 22; ours is pinned, and the
 // warning would land in every init container log.

@@ -93,6 +93,10 @@ export interface FetchOptions {
   readonly policy?: TransferPolicy;
 }
 
+const MiB = 1024 * 1024;
+/** Memory for file write buffers across all transfers at once. */
+const WRITE_BUFFER_BUDGET = 8 * MiB;
+
 /** Default number of concurrent transfers. */
 export const DEFAULT_CONCURRENCY = 8;
 
@@ -128,6 +132,8 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
   const emit = options.onEvent ?? (() => undefined);
   const signal = options.signal;
   const items = plannedArtifacts(plan);
+  // A fixed memory budget for write buffers, shared by the transfers running at once.
+  const writeBufferBytes = Math.min(2 * MiB, Math.max(256 * 1024, Math.floor(WRITE_BUFFER_BUDGET / Math.min(concurrency, items.length || 1))));
   emit({ type: 'planned', plan, total: items.length });
 
   try {
@@ -145,7 +151,7 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
           let result: ArtifactResult;
           try {
             signal?.throwIfAborted();
-            result = await fetchOne(item, { drivers, stateDir, signal, emit, policy });
+            result = await fetchOne(item, { drivers, stateDir, signal, emit, policy, writeBufferBytes });
           } catch (error) {
             result = failed(item, error, signal);
           }
@@ -198,6 +204,7 @@ interface Context {
   readonly signal: AbortSignal | undefined;
   readonly emit: (event: FetchEvent) => void;
   readonly policy: TransferPolicy;
+  readonly writeBufferBytes: number;
 }
 
 async function fetchOne(item: PlannedArtifact, context: Context): Promise<ArtifactResult> {
@@ -258,6 +265,7 @@ async function fetchOne(item: PlannedArtifact, context: Context): Promise<Artifa
           await partial.append(opened.body, {
             signal: context.signal,
             idleTimeoutMs: context.policy.idleTimeoutMs,
+            writeBufferBytes: context.writeBufferBytes,
             onBytes: (bytes) => context.emit({ type: 'progress', uri: uri.display, bytes }),
           });
         }

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortedError,
@@ -11,13 +11,12 @@ import {
   SizeMismatchError,
   TransferError,
   compareChecksums,
-  createChecksumAccumulator,
   isFlinkArtifactsError,
-  type ChecksumAccumulator,
   type ChecksumAlgorithm,
   type Checksums,
   type RemoteObject,
 } from '@flink-artifacts/core';
+import { createChecksumJob, type ChecksumJob } from './hashing.ts';
 
 const PART_SUFFIX = '.part';
 
@@ -50,6 +49,12 @@ export interface AppendOptions {
   readonly signal?: AbortSignal | undefined;
   /** Time without a byte before the body counts as stalled (a retryable failure). */
   readonly idleTimeoutMs: number;
+  /**
+   * Bytes the file writer may hold while the disk catches up. A large buffer lets the
+   * network run on while writes (and the kernel's writeback) stall for a moment.
+   * @default 4 MiB
+   */
+  readonly writeBufferBytes?: number;
   readonly onBytes?: ((bytes: number) => void) | undefined;
 }
 
@@ -64,8 +69,10 @@ export class PartialDownload {
   readonly #target: string;
   readonly #display: string;
   #expect: Expectations | undefined;
-  #accumulator: ChecksumAccumulator | undefined;
+  #job: ChecksumJob | undefined;
   #bytes = 0;
+  /** Whether the temporary file may exist (saves a syscall per artifact when it cannot). */
+  #written = false;
 
   constructor(tempDir: string, target: string, display: string) {
     // <name>.<pid>.<random>.part: the pid lets a later run tell an abandoned file from one a
@@ -89,7 +96,7 @@ export class PartialDownload {
   async begin(object: RemoteObject, pinnedSha256: string | undefined): Promise<void> {
     await this.reset();
     this.#expect = { size: object.size, stored: object.checksums, pinnedSha256, version: object.version };
-    this.#accumulator = createChecksumAccumulator(algorithmsFor(this.#expect));
+    this.#job = createChecksumJob(algorithmsFor(this.#expect), object.size);
   }
 
   /** True when a cut transfer can continue with a ranged request from {@link bytes}. */
@@ -99,9 +106,11 @@ export class PartialDownload {
 
   /** Forgets the bytes received so far. */
   async reset(): Promise<void> {
-    await rm(this.tmp, { force: true });
+    if (this.#written) await removeFile(this.tmp);
+    this.#written = false;
     this.#bytes = 0;
-    this.#accumulator = undefined;
+    this.#job?.close();
+    this.#job = undefined;
     this.#expect = undefined;
   }
 
@@ -116,47 +125,50 @@ export class PartialDownload {
     if (this.#expect === undefined) throw new Error('append before begin');
     // After a failure the running checksum may have seen bytes that never reached the file:
     // the file is the truth, so the checksum is rebuilt from it before more is appended.
-    if (this.#accumulator === undefined) await this.#rehash();
-    const accumulator = this.#accumulator!;
+    if (this.#job === undefined) await this.#rehash();
+    const job = this.#job!;
     const display = this.#display;
     // The stall check looks at a timestamp every quarter of the timeout instead of re-arming
-    // a timer per chunk (a gigabyte is 16,000 chunks).
+    // a timer per chunk (a gigabyte is 16,000 chunks). Hashing and counting listen to the
+    // body's chunks beside the pipe: a Transform in between would add a small buffer that
+    // pauses the socket every few kilobytes.
     let lastActivity = Date.now();
-    const meter = new Transform({
-      transform: (chunk: Buffer, _encoding, callback) => {
-        lastActivity = Date.now();
-        accumulator.update(chunk);
-        options.onBytes?.(chunk.length);
-        callback(null, chunk);
-      },
-    });
+    const observe = (chunk: Buffer): void => {
+      lastActivity = Date.now();
+      job.update(chunk);
+      options.onBytes?.(chunk.length);
+    };
     // No fsync here: a process kill keeps the page cache, and after a machine crash (which
     // loses it) the fetch record's boot id makes the next run verify the file's content
     // before trusting it. Waiting for the disk on every file would cost more than the network.
-    const out = createWriteStream(this.tmp, { flags: this.#bytes === 0 ? 'w' : 'a', highWaterMark: 256 * 1024 });
+    this.#written = true;
+    const out = createWriteStream(this.tmp, { flags: this.#bytes === 0 ? 'w' : 'a', highWaterMark: options.writeBufferBytes ?? 4 * 1024 * 1024 });
     const stallCheck = setInterval(() => {
       if (Date.now() - lastActivity >= options.idleTimeoutMs) {
         body.destroy(new TransferError(`${display}: no data for ${Math.round(options.idleTimeoutMs / 1000)} s, the transfer stalled`, { retryable: true }));
       }
     }, Math.max(10, Math.floor(options.idleTimeoutMs / 4)));
+    body.on('data', observe);
     try {
-      await pipeline(body, meter, out, ...(options.signal ? [{ signal: options.signal }] : []));
+      await pipeline(body, out, ...(options.signal ? [{ signal: options.signal }] : []));
       this.#bytes += out.bytesWritten;
     } catch (error) {
-      this.#accumulator = undefined;
+      job.close();
+      this.#job = undefined;
       this.#bytes = (await stat(this.tmp).catch(() => undefined))?.size ?? 0;
       throw this.#failure(error, options.signal);
     } finally {
       clearInterval(stallCheck);
+      body.off('data', observe);
     }
   }
 
   async #rehash(): Promise<void> {
-    const accumulator = createChecksumAccumulator(algorithmsFor(this.#expect!));
+    const job = createChecksumJob(algorithmsFor(this.#expect!), this.#expect!.size);
     if (this.#bytes > 0) {
-      for await (const chunk of createReadStream(this.tmp, { end: this.#bytes - 1, highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
+      for await (const chunk of createReadStream(this.tmp, { end: this.#bytes - 1, highWaterMark: 1024 * 1024 })) job.update(chunk as Buffer);
     }
-    this.#accumulator = accumulator;
+    this.#job = job;
   }
 
   /**
@@ -166,17 +178,17 @@ export class PartialDownload {
    */
   async commit(signal?: AbortSignal): Promise<{ bytes: number; checksums: Checksums }> {
     const expect = this.#expect;
-    const accumulator = this.#accumulator;
-    if (expect === undefined || accumulator === undefined) throw new Error('commit before begin');
+    const job = this.#job;
+    if (expect === undefined || job === undefined) throw new Error('commit before begin');
     const display = this.#display;
     if (expect.size !== undefined && this.#bytes !== expect.size) {
       throw new SizeMismatchError(`${display}: received ${this.#bytes} bytes, the store announced ${expect.size}`, {
         hint: 'the connection was cut; the next attempt asks for the rest',
       });
     }
-    const actual = accumulator.digest();
+    const actual = await job.digest();
     // A digest is final: should anything follow, the checksum is rebuilt from the file.
-    this.#accumulator = undefined;
+    this.#job = undefined;
     if (expect.pinnedSha256 !== undefined && actual.sha256 !== expect.pinnedSha256) {
       await this.reset();
       throw new ChecksumMismatchError(`${display}: SHA-256 is ${actual.sha256}, the URI pins ${expect.pinnedSha256}`, {
@@ -195,12 +207,16 @@ export class PartialDownload {
     await rename(this.tmp, this.#target).catch((error: unknown) => {
       throw diskError(error, this.#target);
     });
+    this.#written = false;
     return { bytes: this.#bytes, checksums: actual };
   }
 
-  /** Removes the temporary file (after success it is already gone). */
+  /** Removes the temporary file (after success it is already gone) and stops any hashing. */
   async discard(): Promise<void> {
-    await rm(this.tmp, { force: true });
+    this.#job?.close();
+    this.#job = undefined;
+    if (this.#written) await removeFile(this.tmp);
+    this.#written = false;
   }
 
   #failure(error: unknown, signal: AbortSignal | undefined): Error {
@@ -213,6 +229,13 @@ export class PartialDownload {
     const message = error instanceof Error ? error.message || errno.code || error.name : String(error);
     return new TransferError(`${display}: transfer failed: ${message}`, { cause: error, retryable: true });
   }
+}
+
+/** unlink(2), where a missing file is fine: cheaper than rm(), which walks with lstat first. */
+export async function removeFile(path: string): Promise<void> {
+  await unlink(path).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  });
 }
 
 /** A local filesystem error as a typed error naming the path. */
@@ -244,7 +267,7 @@ export async function sweepAbandonedTempFiles(tempDir: string): Promise<number> 
     if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) continue;
     const path = join(tempDir, name);
     if ((await stat(path).catch(() => undefined))?.isFile()) {
-      await rm(path, { force: true });
+      await removeFile(path);
       removed++;
     }
   }

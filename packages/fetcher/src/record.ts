@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checksums } from '@flink-artifacts/core';
 
@@ -91,5 +91,7 @@ export async function writeRecord(stateDir: string, fileName: string, record: Fe
 
 /** Removes a record (before its file is replaced). */
 export async function removeRecord(stateDir: string, fileName: string): Promise<void> {
-  await rm(recordPath(stateDir, fileName), { force: true });
+  await unlink(recordPath(stateDir, fileName)).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  });
 }
