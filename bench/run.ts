@@ -70,6 +70,11 @@ try {
   }
 } finally {
   await nginx.stop();
+  // Leave the server as it was: the bench writes gigabytes.
+  spawnSync(context.aws(['s3', 'rb', '--force', `s3://${bucket}`]).command, context.aws(['s3', 'rb', '--force', `s3://${bucket}`]).args, {
+    env: { ...process.env, ...context.aws([]).env },
+    stdio: 'ignore',
+  });
   await rgw.stop();
 }
 

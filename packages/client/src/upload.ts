@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import pLimit from 'p-limit';
 import {
@@ -18,7 +18,10 @@ import {
   isFlinkArtifactsError,
   readTransferPolicy,
   withRetries,
+  type ArtifactLocation,
+  type ChecksumAlgorithm,
   type Checksums,
+  type ObjectRef,
   type TransferPolicy,
   type DriverPicker,
   type FlinkConfig,
@@ -27,6 +30,7 @@ import {
   type UploadSource,
 } from '@flink-artifacts/core';
 import { createDriverPicker, storageOptionsFromConfig, type StorageOptions } from '@flink-artifacts/storage';
+import { defaultCacheFile, openChecksumCache, type ChecksumCache } from './checksum-cache.ts';
 import { planUpload, type PlannedUpload, type UploadPlan } from './plan.ts';
 
 /**
@@ -93,6 +97,11 @@ export interface UploadOptions {
   readonly storage?: Omit<StorageOptions, 's3'>;
   /** Retries and timeouts. @default from `flink-artifacts.retry.*` / `flink-artifacts.timeout.*` */
   readonly policy?: TransferPolicy;
+  /**
+   * File of remembered local checksums (so unchanged jars are not read again), or false for
+   * none. @default FLINK_ARTIFACTS_CACHE_DIR, $XDG_CACHE_HOME or ~/.cache, flink-artifacts/checksums.json
+   */
+  readonly checksumCache?: string | false;
 }
 
 /** Default number of concurrent uploads. */
@@ -134,7 +143,10 @@ export async function uploadArtifacts(options: UploadOptions): Promise<UploadRep
   const items = plan.job === undefined ? [...plan.artifacts] : [plan.job, ...plan.artifacts];
   emit({ type: 'planned', plan, total: items.length });
 
+  const uploads = items.filter((item) => item.action === 'upload').length;
+  const cache = uploads === 0 || options.checksumCache === false ? undefined : await openChecksumCache(options.checksumCache ?? defaultCacheFile());
   try {
+    const listing = await listTarget(plan, drivers, policy, options.signal);
     const limit = pLimit(concurrency);
     const results = await Promise.all(
       items.map((item) =>
@@ -142,7 +154,7 @@ export async function uploadArtifacts(options: UploadOptions): Promise<UploadRep
           let result: UploadItemResult;
           try {
             options.signal?.throwIfAborted();
-            result = item.action === 'pass' ? passed(item) : await uploadOne(item, { drivers, plan, dryRun, signal: options.signal, emit, policy });
+            result = item.action === 'pass' ? passed(item) : await uploadOne(item, { drivers, plan, dryRun, signal: options.signal, emit, policy, listing, cache });
           } catch (error) {
             result = failedResult(item, error, options.signal);
           }
@@ -164,6 +176,7 @@ export async function uploadArtifacts(options: UploadOptions): Promise<UploadRep
     if (results.some((r) => r.status === 'failed')) throw new UploadFailedError(report);
     return report;
   } finally {
+    await cache?.save();
     if (ownsDrivers) await drivers.close();
   }
 }
@@ -175,6 +188,9 @@ interface Context {
   readonly signal: AbortSignal | undefined;
   readonly emit: (event: UploadEvent) => void;
   readonly policy: TransferPolicy;
+  /** What one listing of the target said, by key (or path); undefined when not listed. */
+  readonly listing: Map<string, RemoteObject> | undefined;
+  readonly cache: ChecksumCache | undefined;
 }
 
 type Upload = Extract<PlannedUpload, { action: 'upload' }>;
@@ -183,28 +199,84 @@ function passed(item: PlannedUpload): UploadItemResult {
   return { role: item.role, source: item.uri.display, uri: item.uri.display, status: 'passed', bytes: 0 };
 }
 
-async function uploadOne(item: Upload, context: Context): Promise<UploadItemResult> {
-  const local = await inspectLocal(item);
-  const driver = await context.drivers.driverFor(item.destination.location);
-  if (driver.write === undefined) throw new TransferError(`${item.destination.display}: the ${driver.name} store cannot be written to`);
-  // Each attempt looks again before it writes: a failed attempt may have written after all.
-  return withRetries(() => uploadAttempt(item, local, driver, context), {
-    policy: context.policy,
-    signal: context.signal,
-    onRetry: (notice) =>
-      context.emit({ type: 'retry', uri: item.destination.display, attempt: notice.attempt, maxAttempts: notice.maxAttempts, delayMs: notice.delayMs, reason: describeError(notice.error) }),
+/**
+ * With several local artifacts, one listing of the target prefix replaces a HEAD per object:
+ * redeploying unchanged jars (all skipped) is the common case. A store without listing, or a
+ * failed listing, falls back to one look per object.
+ */
+async function listTarget(plan: UploadPlan, drivers: DriverPicker, policy: TransferPolicy, signal: AbortSignal | undefined): Promise<Map<string, RemoteObject> | undefined> {
+  const uploads = [...(plan.job ? [plan.job] : []), ...plan.artifacts].filter((item): item is Upload => item.action === 'upload');
+  if (plan.target === undefined || uploads.length < 2) return undefined;
+  const first = uploads[0]!.destination;
+  const driver = await drivers.driverFor(first.location);
+  if (driver.list === undefined) return undefined;
+  const prefix = prefixRef(plan.target);
+  return withRetries(() => driver.list!(prefix, { signal }), { policy, signal }).catch((error: unknown) => {
+    if (signal?.aborted) throw error;
+    return undefined;
   });
 }
 
-async function uploadAttempt(item: Upload, local: LocalFile, driver: StorageDriver, context: Context): Promise<UploadItemResult> {
-  const base = { role: item.role, source: item.uri.display, uri: item.destination.display };
-  if (driver.write === undefined) throw new TransferError(`${item.destination.display}: the ${driver.name} store cannot be written to`);
+function prefixRef(target: NonNullable<UploadPlan['target']>): ObjectRef {
+  const location: ArtifactLocation =
+    target.scheme === 'file' ? { scheme: 'file', path: target.dir } : { scheme: target.scheme, bucket: target.bucket, key: target.prefix };
+  return { location, display: target.display };
+}
 
-  const remote = await driver.stat(item.destination, { signal: context.signal });
+/** The key a listing uses for a location: the object key, or the file's path. */
+function keyOf(location: ArtifactLocation): string {
+  switch (location.scheme) {
+    case 's3':
+    case 'gs':
+      return location.key;
+    case 'file':
+    case 'local':
+      return location.path;
+    case 'http':
+    case 'https':
+      return location.url;
+  }
+}
+
+async function uploadOne(item: Upload, context: Context): Promise<UploadItemResult> {
+  const local = await LocalArtifact.open(item, context.cache);
+  const driver = await context.drivers.driverFor(item.destination.location);
+  if (driver.write === undefined) throw new TransferError(`${item.destination.display}: the ${driver.name} store cannot be written to`);
+  // Each attempt looks again before it writes: a failed attempt may have written after all.
+  let listed = context.listing;
+  return withRetries(
+    async () => {
+      const attempt = uploadAttempt(item, local, driver, context, listed);
+      listed = undefined;
+      return attempt;
+    },
+    {
+      policy: context.policy,
+      signal: context.signal,
+      onRetry: (notice) =>
+        context.emit({ type: 'retry', uri: item.destination.display, attempt: notice.attempt, maxAttempts: notice.maxAttempts, delayMs: notice.delayMs, reason: describeError(notice.error) }),
+    },
+  );
+}
+
+async function uploadAttempt(item: Upload, local: LocalArtifact, driver: StorageDriver, context: Context, listing: Map<string, RemoteObject> | undefined): Promise<UploadItemResult> {
+  const base = { role: item.role, source: item.uri.display, uri: item.destination.display };
+  const write = driver.write!.bind(driver);
+  const look = (): Promise<RemoteObject | undefined> => driver.stat(item.destination, { signal: context.signal });
+
+  let remote = listing === undefined ? await look() : listing.get(keyOf(item.destination.location));
+  let verdict = remote === undefined ? undefined : await compareRemote(remote, local, driver, item, context.signal);
+  // A listing states less than a look (no metadata; an ETag that may not be an MD5): only a
+  // match is taken from it, anything else is looked at again.
+  if (listing !== undefined && remote !== undefined && verdict !== 'same') {
+    remote = await look();
+    verdict = remote === undefined ? undefined : await compareRemote(remote, local, driver, item, context.signal);
+  }
+  if (item.uri.sha256 !== undefined) await local.checksums(['sha256']);
+
   let ifAbsent = true;
   let reason: string | undefined;
-  if (remote !== undefined) {
-    const verdict = await compareRemote(remote, local, driver, item, context.signal);
+  if (remote !== undefined && verdict !== undefined) {
     if (verdict === 'same') return { ...base, status: context.dryRun ? 'would-skip' : 'skipped', bytes: 0, reason: 'identical object already there' };
     if (!context.plan.overwrite) throw refuseExisting(item, verdict, remote, local.size);
     ifAbsent = false;
@@ -212,14 +284,15 @@ async function uploadAttempt(item: Upload, local: LocalFile, driver: StorageDriv
   }
   if (context.dryRun) return { ...base, status: 'would-upload', bytes: 0, ...(reason ? { reason } : {}) };
 
+  const checksums = await local.checksums(driver.writeChecksums?.(local.size) ?? ['sha256', 'md5']);
   context.emit({ type: 'start', uri: item.destination.display, size: local.size });
   const source: UploadSource = {
     size: local.size,
     open: (range) => createReadStream(item.sourcePath, { highWaterMark: 1024 * 1024, ...(range ?? {}) }),
   };
   try {
-    await driver.write(item.destination, source, {
-      checksums: local.checksums,
+    await write(item.destination, source, {
+      checksums,
       ifAbsent,
       signal: context.signal,
       onBytes: (bytes) => context.emit({ type: 'progress', uri: item.destination.display, bytes }),
@@ -227,7 +300,7 @@ async function uploadAttempt(item: Upload, local: LocalFile, driver: StorageDriv
   } catch (error) {
     if (!(error instanceof ObjectExistsError)) throw error;
     // Another client created it between our look and our write: fine if it is the same content.
-    const now = await driver.stat(item.destination, { signal: context.signal });
+    const now = await look();
     if (now !== undefined && (await compareRemote(now, local, driver, item, context.signal)) === 'same') {
       return { ...base, status: 'skipped', bytes: 0, reason: 'identical object written concurrently by another client' };
     }
@@ -236,30 +309,56 @@ async function uploadAttempt(item: Upload, local: LocalFile, driver: StorageDriv
   return { ...base, status: 'uploaded', bytes: local.size, ...(reason ? { reason } : {}) };
 }
 
-interface LocalFile {
+/**
+ * A local file to upload: checked to be a readable regular file, hashed lazily and at most
+ * once per algorithm (an unchanged jar is compared with MD5 alone; SHA-256 runs at twice
+ * MD5's speed here, so it is preferred when the store keeps one).
+ */
+class LocalArtifact {
   readonly size: number;
-  readonly checksums: Checksums;
-}
+  readonly #item: Upload;
+  readonly #stats: Stats;
+  readonly #cache: ChecksumCache | undefined;
+  readonly #checksums: Checksums;
 
-/** Checks the local file is a readable regular file and hashes it (SHA-256 and MD5, one pass). */
-async function inspectLocal(item: Upload): Promise<LocalFile> {
-  const display = item.uri.display;
-  const info = await stat(item.sourcePath).catch((error: unknown) => {
-    throw localError(error, display);
-  });
-  if (info.isDirectory()) throw new NotAFileError(`${display} is a directory, not a file`, { hint: 'give the jar itself' });
-  if (!info.isFile()) throw new NotAFileError(`${display} is not a regular file`);
-  // open() also catches a file we may stat but not read.
-  await (await open(item.sourcePath, 'r').catch((error: unknown) => {
-    throw localError(error, display);
-  })).close();
-  const accumulator = createChecksumAccumulator(['sha256', 'md5']);
-  for await (const chunk of createReadStream(item.sourcePath, { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
-  const checksums = accumulator.digest();
-  if (item.uri.sha256 !== undefined && checksums.sha256 !== item.uri.sha256) {
-    throw new ChecksumMismatchError(`${display}: SHA-256 is ${checksums.sha256}, the URI pins ${item.uri.sha256}`);
+  private constructor(item: Upload, stats: Stats, cache: ChecksumCache | undefined) {
+    this.#item = item;
+    this.#stats = stats;
+    this.#cache = cache;
+    this.size = stats.size;
+    this.#checksums = { ...cache?.get(item.sourcePath, stats) };
   }
-  return { size: info.size, checksums };
+
+  static async open(item: Upload, cache: ChecksumCache | undefined): Promise<LocalArtifact> {
+    const display = item.uri.display;
+    const info = await stat(item.sourcePath).catch((error: unknown) => {
+      throw localError(error, display);
+    });
+    if (info.isDirectory()) throw new NotAFileError(`${display} is a directory, not a file`, { hint: 'give the jar itself' });
+    if (!info.isFile()) throw new NotAFileError(`${display} is not a regular file`);
+    // open() also catches a file we may stat but not read.
+    await (await open(item.sourcePath, 'r').catch((error: unknown) => {
+      throw localError(error, display);
+    })).close();
+    return new LocalArtifact(item, info, cache);
+  }
+
+  /** The given checksums of the file, computing the missing ones in one read. */
+  async checksums(algorithms: readonly ChecksumAlgorithm[]): Promise<Checksums> {
+    const missing = algorithms.filter((a) => this.#checksums[a] === undefined);
+    if (missing.length > 0) {
+      const accumulator = createChecksumAccumulator(missing);
+      for await (const chunk of createReadStream(this.#item.sourcePath, { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
+      const computed = accumulator.digest();
+      Object.assign(this.#checksums, computed);
+      this.#cache?.set(this.#item.sourcePath, this.#stats, computed);
+      const pinned = this.#item.uri.sha256;
+      if (pinned !== undefined && this.#checksums.sha256 !== undefined && this.#checksums.sha256 !== pinned) {
+        throw new ChecksumMismatchError(`${this.#item.uri.display}: SHA-256 is ${this.#checksums.sha256}, the URI pins ${pinned}`);
+      }
+    }
+    return Object.fromEntries(algorithms.map((a) => [a, this.#checksums[a]])) as Checksums;
+  }
 }
 
 function localError(error: unknown, display: string): Error {
@@ -270,21 +369,24 @@ function localError(error: unknown, display: string): Error {
 }
 
 /**
- * Same content, other content, or cannot tell: sizes first, then any checksum both sides
- * have, then (file stores only) a hash of the stored object.
+ * Same content, other content, or cannot tell: sizes first, then one checksum the store
+ * states (the cheapest to compute here), then (file stores only) a hash of the stored object.
  */
 async function compareRemote(
   remote: RemoteObject,
-  local: LocalFile,
+  local: LocalArtifact,
   driver: StorageDriver,
   item: Upload,
   signal: AbortSignal | undefined,
 ): Promise<'same' | 'different' | 'unknown'> {
   if (remote.size !== undefined && remote.size !== local.size) return 'different';
-  const stated = compareChecksums(remote.checksums, local.checksums);
-  if (stated.compared.length > 0) return stated.mismatched.length === 0 ? 'same' : 'different';
+  const algorithm = (['sha256', 'md5', 'crc32c'] as const).find((a) => remote.checksums[a] !== undefined);
+  if (algorithm !== undefined) {
+    const stated = compareChecksums({ [algorithm]: remote.checksums[algorithm] }, await local.checksums([algorithm]));
+    return stated.mismatched.length === 0 ? 'same' : 'different';
+  }
   if (driver.hash !== undefined) {
-    const computed = compareChecksums(await driver.hash(item.destination, ['sha256'], { signal }), local.checksums);
+    const computed = compareChecksums(await driver.hash(item.destination, ['sha256'], { signal }), await local.checksums(['sha256']));
     if (computed.compared.length > 0) return computed.mismatched.length === 0 ? 'same' : 'different';
   }
   return 'unknown';

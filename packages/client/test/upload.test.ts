@@ -340,3 +340,33 @@ test('file:// uploads never leave a temporary file behind', async (t) => {
   const { readdir } = await import('node:fs/promises');
   t.deepEqual((await readdir(targetDir)).sort(), ['a.jar', 'b.jar']);
 });
+
+test('local checksums are remembered across runs, and an edited file is never taken for the old one', async (t) => {
+  const { openChecksumCache } = await import('../src/checksum-cache.ts');
+  const { stat: statFile, utimes } = await import('node:fs/promises');
+  const dir = await tempDir();
+  const path = await writeFixture(join(dir, 'job.jar'), 'version A');
+  const file = join(dir, 'cache', 'checksums.json');
+  const first = await openChecksumCache(file);
+  first.set(path, await statFile(path), { sha256: sha256Hex('version A') });
+  await first.save();
+  const second = await openChecksumCache(file);
+  t.deepEqual(second.get(path, await statFile(path)), { sha256: sha256Hex('version A') });
+
+  // Same size, modification time put back: only the change time tells.
+  const before = await statFile(path);
+  await writeFile(path, 'version B');
+  await utimes(path, before.atime, before.mtime);
+  t.is(second.get(path, await statFile(path)), undefined);
+});
+
+test('a second upload of unchanged jars is skipped using remembered checksums', async (t) => {
+  const src = await localJars({ 'a.jar': 'aaa', 'b.jar': 'bbb' });
+  const target = join(await tempDir(), 't');
+  const cacheFile = join(await tempDir(), 'checksums.json');
+  const config = flink({ 'kubernetes.artifacts.local-upload-target': `file://${target}/`, 'user.artifacts.artifact-list': `${src}/a.jar;${src}/b.jar` });
+  t.deepEqual((await uploadArtifacts({ config, checksumCache: cacheFile })).uploaded.length, 2);
+  const remembered = JSON.parse(await readFile(cacheFile, 'utf8')) as Record<string, unknown>;
+  t.deepEqual(Object.keys(remembered).sort(), [join(src, 'a.jar'), join(src, 'b.jar')]);
+  t.deepEqual((await uploadArtifacts({ config, checksumCache: cacheFile })).skipped.length, 2);
+});

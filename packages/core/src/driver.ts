@@ -124,6 +124,20 @@ export interface StorageDriver {
   write?(ref: ObjectRef, source: UploadSource, options: WriteOptions): Promise<RemoteObject>;
 
   /**
+   * Every object under a prefix (S3/GCS key prefix, or a directory's files), keyed by its key
+   * or path, with what a listing states (size, version; checksums where the listing has them:
+   * an S3 ETag that is an MD5, GCS md5Hash/crc32c/metadata). One request per 1,000 objects
+   * instead of one per object. Optional.
+   */
+  list?(prefix: ObjectRef, options?: StatOptions): Promise<Map<string, RemoteObject>>;
+
+  /**
+   * The checksums worth computing before writing an object of `size` bytes: what the store
+   * can verify on arrival or keeps as metadata. @default ['sha256', 'md5']
+   */
+  writeChecksums?(size: number): readonly ChecksumAlgorithm[];
+
+  /**
    * Computes checksums by reading the stored object, for stores whose metadata states none
    * (a filesystem). Optional: remote stores do not offer it, since it costs a download.
    */

@@ -237,27 +237,7 @@ async function fetchOne(item: PlannedArtifact, context: Context): Promise<Artifa
           }
           reuseChecked = true;
         }
-        const expect = partial.expectations;
-        if (opened === undefined && partial.resumable && expect !== undefined) {
-          if (expect.size !== undefined && partial.bytes > expect.size) await partial.reset();
-        }
-        if (opened === undefined && partial.resumable && !(expect?.size !== undefined && partial.bytes === expect.size)) {
-          // Resume: only the bytes still missing, provided the object has not changed.
-          try {
-            const response = await timed((signal) => driver.read(uri, { signal, start: partial.bytes, ifMatch: partial.expectations?.version }));
-            if (response.notModified) throw new TransferError(`${uri.display}: unexpected "not modified" to a ranged read`, { retryable: true });
-            opened = response;
-          } catch (error) {
-            if (error instanceof ObjectChangedError) await partial.reset();
-            throw error;
-          }
-        }
-        const complete = partial.resumable && partial.expectations?.size === partial.bytes;
-        if (opened === undefined && !complete) {
-          const response = await timed((signal) => driver.read(uri, { signal }));
-          if (response.notModified) throw new Error('store answered "not modified" to an unconditional read');
-          opened = response;
-        }
+        opened ??= await openRemaining(partial, driver, uri, timed);
         if (opened !== undefined) {
           if (opened.start === 0 || partial.expectations === undefined) await partial.begin(opened.object, uri.sha256);
           if (!started) context.emit({ type: 'start', uri: uri.display, path: item.path, size: partial.expectations?.size });
@@ -285,6 +265,40 @@ async function fetchOne(item: PlannedArtifact, context: Context): Promise<Artifa
   } finally {
     await partial.discard();
   }
+}
+
+/**
+ * The body still missing: the rest of a cut transfer (a ranged read pinned to the object's
+ * version), or the whole object. Undefined when the bytes are all in the temporary file.
+ *
+ * @throws ObjectChangedError (retryable) after forgetting the partial file, when the object
+ *   changed since the transfer began.
+ */
+async function openRemaining(
+  partial: PartialDownload,
+  driver: StorageDriver,
+  uri: PlannedArtifact['uri'],
+  timed: <T>(request: (signal: AbortSignal) => Promise<T>) => Promise<T>,
+): Promise<ReadResult | undefined> {
+  const expect = partial.expectations;
+  if (partial.resumable && expect !== undefined) {
+    if (expect.size === partial.bytes) return undefined;
+    if (expect.size === undefined || partial.bytes < expect.size) {
+      try {
+        const response = await timed((signal) => driver.read(uri, { signal, start: partial.bytes, ifMatch: expect.version }));
+        if (response.notModified) throw new TransferError(`${uri.display}: unexpected "not modified" to a ranged read`, { retryable: true });
+        return response;
+      } catch (error) {
+        if (error instanceof ObjectChangedError) await partial.reset();
+        throw error;
+      }
+    }
+    // More bytes than the store announced: nothing of it can be trusted.
+    await partial.reset();
+  }
+  const response = await timed((signal) => driver.read(uri, { signal }));
+  if (response.notModified) throw new Error('store answered "not modified" to an unconditional read');
+  return response;
 }
 
 /**

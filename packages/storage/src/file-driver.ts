@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type Stats } from 'node:fs';
-import { link, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -77,6 +77,20 @@ export function createFileDriver(): StorageDriver {
       const start = options.start ?? 0;
       const body = handle.createReadStream({ highWaterMark: 1024 * 1024, start, ...(options.signal ? { signal: options.signal } : {}) });
       return { notModified: false, body, object, start };
+    },
+
+    async list(prefix: ObjectRef): Promise<Map<string, RemoteObject>> {
+      const dir = pathOf(prefix);
+      const objects = new Map<string, RemoteObject>();
+      const names = await readdir(dir).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
+        throw fileError(error, prefix.display);
+      });
+      for (const name of names) {
+        const info = await stat(join(dir, name)).catch(() => undefined);
+        if (info?.isFile()) objects.set(join(dir, name), describeFile(info, prefix.display));
+      }
+      return objects;
     },
 
     async hash(ref: ObjectRef, algorithms: readonly ChecksumAlgorithm[]): Promise<Checksums> {

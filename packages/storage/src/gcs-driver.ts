@@ -143,6 +143,18 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver &
       return { notModified: false, body, object, start };
     },
 
+    // https://cloud.google.com/storage/docs/json_api/v1/objects/list (full metadata per object)
+    async list(prefix: ObjectRef, listOptions: StatOptions = {}): Promise<Map<string, RemoteObject>> {
+      if (prefix.location.scheme !== 'gs') throw new InvalidUriError(`the GCS driver cannot list ${prefix.display}`);
+      listOptions.signal?.throwIfAborted();
+      try {
+        const [files] = await storage.bucket(prefix.location.bucket).getFiles({ prefix: prefix.location.key, autoPaginate: true });
+        return new Map(files.map((file) => [file.name, describeMetadata(file.metadata)]));
+      } catch (error) {
+        throw toError(error, prefix.display, 'list');
+      }
+    },
+
     // https://cloud.google.com/storage/docs/uploads-downloads (multipart and resumable)
     async write(ref: ObjectRef, source: UploadSource, writeOptions: WriteOptions): Promise<RemoteObject> {
       const file = fileOf(ref);

@@ -6,6 +6,7 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -135,6 +136,11 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
     return new TransferError(`${display}: ${action} failed${where}${status === undefined ? '' : ` (HTTP ${status})`}: ${detail}`, { cause: error, retryable });
   }
 
+  function requireS3Prefix(ref: ObjectRef): { Bucket: string; Key: string } {
+    if (ref.location.scheme !== 's3') throw new InvalidUriError(`the S3 driver cannot list ${ref.display}`);
+    return { Bucket: ref.location.bucket, Key: ref.location.key };
+  }
+
   function requireS3(ref: ObjectRef): { Bucket: string; Key: string } {
     if (ref.location.scheme !== 's3') throw new InvalidUriError(`the S3 driver cannot read ${ref.display}`);
     return { Bucket: ref.location.bucket, Key: ref.location.key };
@@ -182,6 +188,30 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
       const total = /\/(\d+)$/.exec(output.ContentRange ?? '')?.[1];
       return { notModified: false, body, object: total === undefined ? object : { ...object, size: Number(total) }, start: output.ContentRange ? start : 0 };
     },
+
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+    async list(prefix: ObjectRef, listOptions: StatOptions = {}): Promise<Map<string, RemoteObject>> {
+      const { Bucket, Key } = requireS3Prefix(prefix);
+      const objects = new Map<string, RemoteObject>();
+      let token: string | undefined;
+      try {
+        do {
+          const page = await client.send(new ListObjectsV2Command({ Bucket, Prefix: Key, ...(token ? { ContinuationToken: token } : {}) }), {
+            abortSignal: listOptions.signal,
+          });
+          for (const item of page.Contents ?? []) {
+            if (item.Key !== undefined) objects.set(item.Key, describeObject({ ETag: item.ETag, ContentLength: item.Size, $metadata: {} }));
+          }
+          token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        } while (token !== undefined);
+      } catch (error) {
+        throw toError(error, prefix.display, 'LIST');
+      }
+      return objects;
+    },
+
+    // Multipart objects have no whole-object MD5: hashing one would only cost time.
+    writeChecksums: (size: number) => (size > multipartThreshold ? ['sha256'] : ['sha256', 'md5']),
 
     async write(ref: ObjectRef, source: UploadSource, writeOptions: WriteOptions): Promise<RemoteObject> {
       const target = requireS3(ref);
