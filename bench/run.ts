@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -78,7 +78,20 @@ try {
   await rgw.stop();
 }
 
-await writeFile(join(ROOT, 'bench', 'RESULTS.md'), render(results));
+// Results accumulate by case: a run of some cases replaces those and keeps the others.
+const store = join(ROOT, 'bench', 'results', 'latest.json');
+const previous = JSON.parse(await readFile(store, 'utf8').catch(() => '{"cases":[]}')) as { cases: (CaseResult & { date: string; command: string })[] };
+const today = new Date().toISOString().slice(0, 10);
+const command = `pnpm bench${argv.length ? ` ${argv.join(' ')}` : ''}`;
+const merged = [
+  ...previous.cases.filter((c) => !results.some((r) => r.id === c.id)),
+  ...results.map((r) => ({ ...r, date: today, command })),
+];
+const order = ['fetch-many-small', 'fetch-large-s3-256MiB', 'fetch-large-http-256MiB', 'fetch-large-s3-1GiB', 'fetch-large-http-1GiB', 'upload-skip', 'upload-many-new', 'upload-large-256MiB', 'upload-large-1GiB', 'cold-start'];
+merged.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
+await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
+await writeFile(store, `${JSON.stringify({ cases: merged }, null, 2)}\n`);
+await writeFile(join(ROOT, 'bench', 'RESULTS.md'), render(merged));
 process.stderr.write(`\nwrote bench/RESULTS.md\n`);
 
 function version(command: string, args: string[]): string {
@@ -90,11 +103,11 @@ function version(command: string, args: string[]): string {
   }
 }
 
-function render(caseResults: CaseResult[]): string {
+function render(caseResults: (CaseResult & { date: string; command: string })[]): string {
   const lines = [
     '# Benchmark results',
     '',
-    `Run on ${new Date().toISOString().slice(0, 10)} with \`pnpm bench${argv.length ? ` ${argv.join(' ')}` : ''}\`.`,
+    'Written by `pnpm bench` (bench/run.ts); each case says when and with which command it ran. The raw figures are in `results/latest.json`; `results/2026-11-28-baseline.md` is the first run, before the optimisations.',
     '',
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${version('uname', ['-sr'])}. The servers share the 2 cores with the client.`,
     `- Ours: the bundled CLI (what the image runs) on Node ${version(oursNode, ['--version'])}. Contenders: ${version('/usr/bin/aws', ['--version']).split(' ')[0]}, ${version('curl', ['--version']).split(' ').slice(0, 2).join(' ')}.`,
@@ -115,7 +128,7 @@ function render(caseResults: CaseResult[]): string {
       const ratio = (a: number, b: number): string => (row === ours ? '1.00' : b > 0 ? (a / b).toFixed(2) : '—');
       lines.push(`| ${row.ours ? `**${row.name}**` : row.name} | ${wall.toFixed(2)} | ${cpu.toFixed(2)} | ${rss.toFixed(0)} | ${ratio(oursWall, wall)} | ${ratio(oursCpu, cpu)} |`);
     }
-    lines.push('', `Rounds: ${ours.runs.length}.`, '');
+    lines.push('', `Rounds: ${ours.runs.length}. Run on ${result.date} with \`${result.command}\`.`, '');
   }
   const memory = caseResults.filter((r) => /^(fetch-large-s3|fetch-large-http|upload-large)-/.test(r.id));
   if (memory.length > 0) {

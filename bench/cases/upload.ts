@@ -5,7 +5,10 @@
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { dirname, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import type { BenchCase } from '../lib/case.ts';
+import type { CommandSpec } from '../lib/measure.ts';
 import { WORK, type BenchContext } from '../lib/context.ts';
 import { confDir } from '../lib/files.ts';
 
@@ -22,6 +25,14 @@ async function countUnder(context: BenchContext, prefix: string): Promise<number
   return count;
 }
 
+/**
+ * A fresh, empty checksum cache per run: "new" uploads are of freshly built jars, whose
+ * checksums nobody remembers.
+ */
+async function coldCache(): Promise<Record<string, string>> {
+  return { FLINK_ARTIFACTS_CACHE_DIR: await mkdtemp(join(tmpdir(), 'fa-bench-cache-')) };
+}
+
 export async function uploadManyCases(context: BenchContext, count = 200): Promise<BenchCase[]> {
   const names = Array.from({ length: count }, (_, i) => `lib-${String(i).padStart(3, '0')}.jar`);
   const files = await Promise.all(names.map((name) => context.dataFile(join('small', name), MiB)));
@@ -29,10 +40,12 @@ export async function uploadManyCases(context: BenchContext, count = 200): Promi
   const list = files.map((file) => `local://${file}`);
   const conf = (target: string, key: string) => confDir(join(WORK, 'conf', key), { 'kubernetes.artifacts.local-upload-target': target, 'user.artifacts.artifact-list': list });
 
-  // The skip path: everything already there, uploaded once by us (with our checksums).
+  // The skip path: everything already there, uploaded once by us (with our checksums). That
+  // first run also fills a checksum cache: the "second deploy" contender uses it.
   const skipConf = await conf(`s3://${context.bucket}/skip/`, 'upload-skip');
+  const warmCache = await coldCache();
   const seed = context.ours(['upload', '--conf-dir', skipConf]);
-  const seeded = spawnSync(seed.command, seed.args, { stdio: 'ignore', env: { ...process.env, ...seed.env } });
+  const seeded = spawnSync(seed.command, seed.args, { stdio: 'ignore', env: { ...process.env, ...seed.env, ...warmCache } });
   if (seeded.status !== 0) throw new Error('seeding the skip case failed');
   const newConfs = new Map<number, string>();
 
@@ -42,7 +55,16 @@ export async function uploadManyCases(context: BenchContext, count = 200): Promi
       title: `Upload, all existing: ${count} × 1 MiB already in S3`,
       rounds: context.rounds,
       contenders: [
-        { name: 'flink-artifacts upload (compares size + checksum)', ours: true, command: () => context.ours(['upload', '--conf-dir', skipConf]) },
+        {
+          name: 'flink-artifacts upload, local checksums remembered (a redeploy)',
+          ours: true,
+          command: () => withEnv(context.ours(['upload', '--conf-dir', skipConf]), warmCache),
+        },
+        {
+          name: 'flink-artifacts upload, nothing remembered (hashes all 200)',
+          ours: false,
+          command: async () => withEnv(context.ours(['upload', '--conf-dir', skipConf]), await coldCache()),
+        },
         { name: 'aws s3 sync (compares size + mtime)', ours: false, command: () => context.aws(['s3', 'sync', '--quiet', dir, `s3://${context.bucket}/skip/`]) },
       ],
       async verify(contender) {
@@ -61,7 +83,7 @@ export async function uploadManyCases(context: BenchContext, count = 200): Promi
           async prepare(round) {
             newConfs.set(round, await conf(`s3://${context.bucket}/ours-new-${round}/`, `upload-new-${round}`));
           },
-          command: (round) => context.ours(['upload', '--conf-dir', newConfs.get(round)!]),
+          command: async (round) => withEnv(context.ours(['upload', '--conf-dir', newConfs.get(round)!]), await coldCache()),
         },
         { name: 'aws s3 cp --recursive', ours: false, command: (round) => context.aws(['s3', 'cp', '--quiet', '--recursive', dir, `s3://${context.bucket}/aws-new-${round}/`]) },
       ],
@@ -85,7 +107,12 @@ export async function uploadLargeCases(context: BenchContext, sizes: readonly nu
         title: `Upload, new: 1 × ${label} to S3`,
         rounds: context.rounds,
         contenders: [
-          { name: 'flink-artifacts upload', ours: true, command: (round) => context.ours(['upload', `local://${file}`, `-Dkubernetes.artifacts.local-upload-target=s3://${context.bucket}/${dirname(key('ours', round))}/`]) },
+          {
+            name: 'flink-artifacts upload',
+            ours: true,
+            command: async (round) =>
+              withEnv(context.ours(['upload', `local://${file}`, `-Dkubernetes.artifacts.local-upload-target=s3://${context.bucket}/${dirname(key('ours', round))}/`]), await coldCache()),
+          },
           { name: 'aws s3 cp', ours: false, command: (round) => context.aws(['s3', 'cp', '--quiet', file, `s3://${context.bucket}/${key('aws', round)}`]) },
         ],
         async verify(contender, round) {
@@ -95,4 +122,8 @@ export async function uploadLargeCases(context: BenchContext, sizes: readonly nu
       };
     }),
   );
+}
+
+function withEnv(spec: CommandSpec, env: Record<string, string>): CommandSpec {
+  return { ...spec, env: { ...spec.env, ...env } };
 }
