@@ -5,16 +5,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { startCli, runCli } from '@flink-artifacts/test-helpers/cli';
+import { flinkArgs, runCli, startCli } from '@flink-artifacts/test-helpers/cli';
 import { listFiles, randomContent, sha256Hex, tempDir, uniqueBucket, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { startGcsServer } from '@flink-artifacts/test-helpers/gcs-server';
 import { startHttpServer } from '@flink-artifacts/test-helpers/http-server';
 import { useS3 } from '@flink-artifacts/test-helpers/s3';
 import { createTestCertificate } from '@flink-artifacts/test-helpers/tls';
-
-function dArgs(options: Record<string, string>): string[] {
-  return Object.entries(options).map(([key, value]) => `-D${key}=${value}`);
-}
 
 test('fetch from S3 with -D options prints the documented JSON report', async (t) => {
   const s3 = await useS3();
@@ -27,7 +23,7 @@ test('fetch from S3 with -D options prints the documented JSON report', async (t
   const result = await runCli([
     'fetch',
     `s3://${bucket}/job.jar`,
-    ...dArgs({ ...s3.flinkOptions, 'kubernetes.cluster-id': 'cli-app', 'user.artifacts.base-dir': base }),
+    ...flinkArgs({ ...s3.flinkOptions, 'kubernetes.cluster-id': 'cli-app', 'user.artifacts.base-dir': base }),
     '-D',
     `user.artifacts.artifact-list=s3p://${bucket}/udf.jar`,
     '--json',
@@ -45,7 +41,7 @@ test('fetch from S3 with -D options prints the documented JSON report', async (t
   const again = await runCli([
     'fetch',
     `s3://${bucket}/job.jar`,
-    ...dArgs({ ...s3.flinkOptions, 'kubernetes.cluster-id': 'cli-app', 'user.artifacts.base-dir': base }),
+    ...flinkArgs({ ...s3.flinkOptions, 'kubernetes.cluster-id': 'cli-app', 'user.artifacts.base-dir': base }),
   ]);
   t.is(again.code, 0);
   t.regex(again.stdout, /0 fetched .*, 1 reused/);
@@ -170,19 +166,19 @@ test('errors: each names its input, exits 2 for usage/config and 1 for runtime, 
     { name: 'missing conf dir', args: ['fetch', ...common, '--conf-dir', '/no/such/dir'], code: 2, pattern: /\/no\/such\/dir/ },
     {
       name: 'missing object',
-      args: ['fetch', `s3://${bucket}/missing.jar`, ...common, ...dArgs(s3.flinkOptions)],
+      args: ['fetch', `s3://${bucket}/missing.jar`, ...common, ...flinkArgs(s3.flinkOptions)],
       code: 1,
       pattern: new RegExp(`s3://${bucket}/missing\\.jar: object does not exist`),
     },
     {
       name: 'missing bucket',
-      args: ['fetch', `s3://${bucket}-nope/a.jar`, ...common, ...dArgs(s3.flinkOptions)],
+      args: ['fetch', `s3://${bucket}-nope/a.jar`, ...common, ...flinkArgs(s3.flinkOptions)],
       code: 1,
       pattern: /bucket does not exist/,
     },
     {
       name: 'bad credentials',
-      args: ['fetch', `s3://${bucket}/a.jar`, ...common, ...dArgs({ ...s3.flinkOptions, 's3.secret-key': 'TOTALLY-WRONG-SECRET' })],
+      args: ['fetch', `s3://${bucket}/a.jar`, ...common, ...flinkArgs({ ...s3.flinkOptions, 's3.secret-key': 'TOTALLY-WRONG-SECRET' })],
       code: 1,
       pattern: /access denied/,
     },

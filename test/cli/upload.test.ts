@@ -7,15 +7,11 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { runCli } from '@flink-artifacts/test-helpers/cli';
+import { flinkArgs, runCli } from '@flink-artifacts/test-helpers/cli';
 import { tempDir, uniqueBucket, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { useS3 } from '@flink-artifacts/test-helpers/s3';
 
 const exec = promisify(execFile);
-
-function dArgs(options: Record<string, string>): string[] {
-  return Object.entries(options).map(([key, value]) => `-D${key}=${value}`);
-}
 
 test('upload to S3 prints -D lines a shell takes as they are, and fetch accepts them', async (t) => {
   const s3 = await useS3();
@@ -27,7 +23,7 @@ test('upload to S3 prints -D lines a shell takes as they are, and fetch accepts 
   const args = [
     'upload',
     `local://${src}/job.jar`,
-    ...dArgs({ ...s3.flinkOptions, 'kubernetes.artifacts.local-upload-target': `s3://${bucket}/flink/` }),
+    ...flinkArgs({ ...s3.flinkOptions, 'kubernetes.artifacts.local-upload-target': `s3://${bucket}/flink/` }),
     `-Duser.artifacts.artifact-list=${src}/udf one.jar;s3://elsewhere/lib.jar`,
   ];
   const result = await runCli(args);
@@ -58,7 +54,7 @@ test('upload to S3 prints -D lines a shell takes as they are, and fetch accepts 
   const base = await tempDir();
   const fetched = await runCli([
     'fetch',
-    ...dArgs({ ...s3.flinkOptions, 'kubernetes.cluster-id': 'from-upload', 'user.artifacts.base-dir': base }),
+    ...flinkArgs({ ...s3.flinkOptions, 'kubernetes.cluster-id': 'from-upload', 'user.artifacts.base-dir': base }),
     ...parsed.trim().split('\n').slice(0, 1),
   ]);
   t.is(fetched.code, 0, fetched.stderr);

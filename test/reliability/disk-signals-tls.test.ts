@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { runCli, startCli } from '@flink-artifacts/test-helpers/cli';
+import { flinkArgs, runCli, startCli } from '@flink-artifacts/test-helpers/cli';
 import { startFaultProxy } from '@flink-artifacts/test-helpers/fault-proxy';
 import { randomContent, tempDir, uniqueBucket, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { startHttpServer } from '@flink-artifacts/test-helpers/http-server';
@@ -62,7 +62,7 @@ test('SIGTERM during a multipart upload: exit 143, the upload is aborted, no obj
   const cli = startCli([
     'upload',
     `${src}/big.jar`,
-    ...Object.entries({ ...s3.flinkOptions, 's3.endpoint': proxy.url, 'kubernetes.artifacts.local-upload-target': `s3://${bucket}/jobs/` }).map(([k, v]) => `-D${k}=${v}`),
+    ...flinkArgs({ ...s3.flinkOptions, 's3.endpoint': proxy.url, 'kubernetes.artifacts.local-upload-target': `s3://${bucket}/jobs/` }),
   ]);
   const deadline = Date.now() + 20_000;
   while (!proxy.requests.some((r) => /partNumber=/.test(r.path)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

@@ -10,7 +10,7 @@ import test from 'ava';
 import { DEFAULT_TRANSFER_POLICY, type TransferPolicy } from '@flink-artifacts/core';
 import { FetchFailedError, fetchArtifacts, type FetchEvent } from '@flink-artifacts/fetcher';
 import { uploadArtifacts } from '@flink-artifacts/client';
-import { runCli } from '@flink-artifacts/test-helpers/cli';
+import { flinkArgs, runCli } from '@flink-artifacts/test-helpers/cli';
 import { startFaultProxy, type RunningFaultProxy } from '@flink-artifacts/test-helpers/fault-proxy';
 import { listFiles, randomContent, sha256Hex, tempDir, uniqueBucket, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { startGcsServer } from '@flink-artifacts/test-helpers/gcs-server';
@@ -225,7 +225,7 @@ test('the CLI logs every retry with its reason, then succeeds', async (t) => {
   const result = await runCli([
     'fetch',
     `s3://${bucket}/job.jar`,
-    ...Object.entries({ ...options, 'kubernetes.cluster-id': 'app', 'user.artifacts.base-dir': base, 'flink-artifacts.retry.initial-backoff': '10 ms' }).map(([k, v]) => `-D${k}=${v}`),
+    ...flinkArgs({ ...options, 'kubernetes.cluster-id': 'app', 'user.artifacts.base-dir': base, 'flink-artifacts.retry.initial-backoff': '10 ms' }),
   ]);
   t.is(result.code, 0, result.stderr);
   t.regex(result.stderr, /^retry +attempt 1 of 5 failed, next in \d+ ms: s3:\/\/.*job\.jar: GET failed .*\(HTTP 503\)/m);

@@ -6,7 +6,7 @@ import {
   AccessDeniedError,
   ArtifactNotFoundError,
   ChecksumMismatchError,
-  FlinkArtifactsError,
+  BatchFailedError,
   FlinkKeys,
   NotAFileError,
   ObjectExistsError,
@@ -15,7 +15,7 @@ import {
   compareChecksums,
   createChecksumAccumulator,
   describeError,
-  isFlinkArtifactsError,
+  failureSummary,
   readTransferPolicy,
   withRetries,
   type ArtifactLocation,
@@ -108,14 +108,10 @@ export interface UploadOptions {
 export const DEFAULT_UPLOAD_CONCURRENCY = 8;
 
 /** Some artifacts could not be uploaded. The report lists every artifact. */
-export class UploadFailedError extends FlinkArtifactsError {
-  readonly report: UploadReport;
+export class UploadFailedError extends BatchFailedError<UploadReport> {
   constructor(report: UploadReport) {
-    const failed = report.items.filter((item) => item.status === 'failed');
-    const first = failed[0]?.error?.message ?? 'unknown error';
-    super('ERR_UPLOAD_FAILED', 'runtime', failed.length === 1 ? first : `${failed.length} artifacts failed; first: ${first}`);
+    super('ERR_UPLOAD_FAILED', report);
     this.name = 'UploadFailedError';
-    this.report = report;
   }
 }
 
@@ -401,13 +397,12 @@ function refuseExisting(item: Upload, verdict: 'different' | 'unknown', remote: 
 }
 
 function failedResult(item: PlannedUpload, error: unknown, signal: AbortSignal | undefined): UploadItemResult {
-  const typed = isFlinkArtifactsError(error) ? error : signal?.aborted ? new AbortedError(`${item.uri.display}: aborted`) : undefined;
   return {
     role: item.role,
     source: item.uri.display,
     uri: item.action === 'upload' ? item.destination.display : item.uri.display,
     status: 'failed',
     bytes: 0,
-    error: { code: typed?.code ?? 'ERR_TRANSFER', message: typed ? describeError(typed) : `${item.uri.display}: ${describeError(error)}` },
+    error: failureSummary(error, item.uri.display, signal?.aborted === true),
   };
 }

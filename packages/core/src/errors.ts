@@ -205,3 +205,31 @@ export class ObjectChangedError extends FlinkArtifactsError {
     this.name = 'ObjectChangedError';
   }
 }
+
+/** What a per-artifact report says about a failure: a stable code and a message naming the artifact. */
+export function failureSummary(error: unknown, display: string, aborted: boolean): { code: string; message: string } {
+  if (isFlinkArtifactsError(error)) return { code: error.code, message: describeError(error) };
+  if (aborted) return { code: 'ERR_ABORTED', message: `${display}: aborted` };
+  return { code: 'ERR_TRANSFER', message: `${display}: ${describeError(error)}` };
+}
+
+/** A report of one entry per artifact, some of which failed. */
+export interface ReportWithFailures {
+  readonly items: readonly { readonly status: string; readonly error?: { readonly message: string } | undefined }[];
+}
+
+/**
+ * Some artifacts of a batch failed; the others were done. Carries the full report, so that a
+ * failure of one never hides what happened to the rest. The message is the failure's own when
+ * there is one, else a count and the first.
+ */
+export class BatchFailedError<R extends ReportWithFailures> extends FlinkArtifactsError {
+  readonly report: R;
+  constructor(code: string, report: R) {
+    const failed = report.items.filter((item) => item.status === 'failed');
+    const first = failed[0]?.error?.message ?? 'unknown error';
+    super(code, 'runtime', failed.length === 1 ? first : `${failed.length} artifacts failed; first: ${first}`);
+    this.name = 'BatchFailedError';
+    this.report = report;
+  }
+}

@@ -6,12 +6,13 @@ import {
   AbortedError,
   ArtifactNotFoundError,
   ChecksumMismatchError,
-  FlinkArtifactsError,
+  BatchFailedError,
   ObjectChangedError,
   TransferError,
   compareChecksums,
   createChecksumAccumulator,
   describeError,
+  failureSummary,
   isFlinkArtifactsError,
   readTransferPolicy,
   stateDirectory,
@@ -101,14 +102,10 @@ const WRITE_BUFFER_BUDGET = 8 * MiB;
 export const DEFAULT_CONCURRENCY = 8;
 
 /** Some artifacts could not be fetched. The report lists every artifact, failed ones included. */
-export class FetchFailedError extends FlinkArtifactsError {
-  readonly report: FetchReport;
+export class FetchFailedError extends BatchFailedError<FetchReport> {
   constructor(report: FetchReport) {
-    const failed = report.items.filter((item) => item.status === 'failed');
-    const first = failed[0]?.error?.message ?? 'unknown error';
-    super('ERR_FETCH_FAILED', 'runtime', failed.length === 1 ? first : `${failed.length} artifacts failed; first: ${first}`);
+    super('ERR_FETCH_FAILED', report);
     this.name = 'FetchFailedError';
-    this.report = report;
   }
 }
 
@@ -397,17 +394,5 @@ async function verifyLocalDigest(path: string, sha256: string, display: string):
 }
 
 function failed(item: PlannedArtifact, error: unknown, signal: AbortSignal | undefined): ArtifactResult {
-  const typed = isFlinkArtifactsError(error)
-    ? error
-    : signal?.aborted
-      ? new AbortedError(`${item.uri.display}: aborted`)
-      : undefined;
-  return {
-    role: item.role,
-    uri: item.uri.display,
-    path: item.path,
-    status: 'failed',
-    bytes: 0,
-    error: { code: typed?.code ?? 'ERR_TRANSFER', message: typed ? describeError(typed) : `${item.uri.display}: ${describeError(error)}` },
-  };
+  return { role: item.role, uri: item.uri.display, path: item.path, status: 'failed', bytes: 0, error: failureSummary(error, item.uri.display, signal?.aborted === true) };
 }

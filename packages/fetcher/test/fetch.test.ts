@@ -5,7 +5,7 @@
 import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { ArtifactNotFoundError, ChecksumMismatchError, NameClashError, RawHttpDisabledError, UnsafePathError } from '@flink-artifacts/core';
+import { ArtifactNotFoundError, NameClashError, RawHttpDisabledError, UnsafePathError } from '@flink-artifacts/core';
 import { listFiles, randomContent, sha256Hex, tempDir, uniqueBucket, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { startGcsServer } from '@flink-artifacts/test-helpers/gcs-server';
 import { startHttpServer } from '@flink-artifacts/test-helpers/http-server';

@@ -46,3 +46,8 @@ export function startCli(args: readonly string[], options: RunCliOptions = {}): 
 export function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
   return startCli(args, options).result;
 }
+
+/** Flink options as command-line arguments: `-Dkey=value` each. */
+export function flinkArgs(options: Record<string, string>): string[] {
+  return Object.entries(options).map(([key, value]) => `-D${key}=${value}`);
+}
