@@ -13,7 +13,7 @@ import {
   TargetExistsError,
   TransferError,
   compareChecksums,
-  createChecksumAccumulator,
+  hashFile,
   describeError,
   failureSummary,
   readTransferPolicy,
@@ -343,9 +343,7 @@ class LocalArtifact {
   async checksums(algorithms: readonly ChecksumAlgorithm[]): Promise<Checksums> {
     const missing = algorithms.filter((a) => this.#checksums[a] === undefined);
     if (missing.length > 0) {
-      const accumulator = createChecksumAccumulator(missing);
-      for await (const chunk of createReadStream(this.#item.sourcePath, { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
-      const computed = accumulator.digest();
+      const computed = await hashFile(this.#item.sourcePath, missing);
       Object.assign(this.#checksums, computed);
       this.#cache?.set(this.#item.sourcePath, this.#stats, computed);
       const pinned = this.#item.uri.sha256;

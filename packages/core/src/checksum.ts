@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 
 /** Checksum algorithms a store may state and we can verify. */
 export type ChecksumAlgorithm = 'md5' | 'sha256' | 'crc32c';
@@ -33,6 +34,13 @@ export function createChecksumAccumulator(algorithms: Iterable<ChecksumAlgorithm
       return result;
     },
   };
+}
+
+/** The given checksums of a whole file, in one streamed read. Filesystem errors pass through as they are. */
+export async function hashFile(path: string, algorithms: Iterable<ChecksumAlgorithm>): Promise<Checksums> {
+  const accumulator = createChecksumAccumulator(algorithms);
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
+  return accumulator.digest();
 }
 
 /** Converts a base64 checksum (as GCS and S3 headers carry them) to lowercase hex. */

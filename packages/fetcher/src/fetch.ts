@@ -1,4 +1,4 @@
-import { createReadStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import pLimit from 'p-limit';
@@ -10,7 +10,7 @@ import {
   ObjectChangedError,
   TransferError,
   compareChecksums,
-  createChecksumAccumulator,
+  hashFile,
   describeError,
   failureSummary,
   isFlinkArtifactsError,
@@ -380,12 +380,6 @@ async function saveRecord(item: PlannedArtifact, version: string | undefined, ch
   }).catch((error: unknown) => {
     throw diskError(error, stateDir);
   });
-}
-
-async function hashFile(path: string, algorithms: Parameters<typeof createChecksumAccumulator>[0]): Promise<Checksums> {
-  const accumulator = createChecksumAccumulator(algorithms);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
-  return accumulator.digest();
 }
 
 async function verifyLocalDigest(path: string, sha256: string, display: string): Promise<void> {

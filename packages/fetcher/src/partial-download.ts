@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, rename, stat, unlink } from 'node:fs/promises';
+import { readdir, rename, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +17,7 @@ import {
   type RemoteObject,
 } from '@flink-artifacts/core';
 import { createChecksumJob, type ChecksumJob } from './hashing.ts';
+import { removeFile } from './remove-file.ts';
 
 const PART_SUFFIX = '.part';
 
@@ -229,13 +230,6 @@ export class PartialDownload {
     const message = error instanceof Error ? error.message || errno.code || error.name : String(error);
     return new TransferError(`${display}: transfer failed: ${message}`, { cause: error, retryable: true });
   }
-}
-
-/** unlink(2), where a missing file is fine: cheaper than rm(), which walks with lstat first. */
-export async function removeFile(path: string): Promise<void> {
-  await unlink(path).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  });
 }
 
 /** A local filesystem error as a typed error naming the path. */

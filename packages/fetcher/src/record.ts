@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checksums } from '@flink-artifacts/core';
+import { removeFile } from './remove-file.ts';
 
 /**
  * What was fetched into a file, kept beside it in the state directory so that a restarted init
@@ -91,7 +92,5 @@ export async function writeRecord(stateDir: string, fileName: string, record: Fe
 
 /** Removes a record (before its file is replaced). */
 export async function removeRecord(stateDir: string, fileName: string): Promise<void> {
-  await unlink(recordPath(stateDir, fileName)).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  });
+  await removeFile(recordPath(stateDir, fileName));
 }

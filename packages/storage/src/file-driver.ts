@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type Stats } from 'node:fs';
+import { createWriteStream, type Stats } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -11,7 +11,7 @@ import {
   ObjectChangedError,
   ObjectExistsError,
   TransferError,
-  createChecksumAccumulator,
+  hashFile,
   type ChecksumAlgorithm,
   type Checksums,
   type NotModified,
@@ -94,13 +94,9 @@ export function createFileDriver(): StorageDriver {
     },
 
     async hash(ref: ObjectRef, algorithms: readonly ChecksumAlgorithm[]): Promise<Checksums> {
-      const accumulator = createChecksumAccumulator(algorithms);
-      try {
-        for await (const chunk of createReadStream(pathOf(ref), { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
-      } catch (error) {
+      return hashFile(pathOf(ref), algorithms).catch((error: unknown) => {
         throw fileError(error, ref.display);
-      }
-      return accumulator.digest();
+      });
     },
 
     /**
