@@ -20,6 +20,11 @@ import { measure, median } from './lib/measure.ts';
 import { startNginx } from './lib/nginx.ts';
 import { startRgw } from './lib/servers.ts';
 
+// Benches send packets to loopback only: no cloud metadata lookups by the SDKs' credential chains,
+// in this process or in the contenders it starts (they inherit the environment).
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
+process.env.METADATA_SERVER_DETECTION = 'none';
+
 const argv = process.argv.slice(2);
 const roundsFlag = argv.indexOf('--rounds');
 const rounds = roundsFlag === -1 ? 3 : Number(argv[roundsFlag + 1]);

@@ -25,7 +25,9 @@ function freePort() {
   });
 }
 
-const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+// Tests send packets to loopback only: with no credentials, the AWS SDK's chain would ask the EC2
+// metadata address and google-auth-library would probe the GCE metadata server.
+const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none' };
 let rgwDir;
 if (!env.FA_TEST_S3_ENDPOINT) {
   rgwDir = join(root, '.tmp', `rgw-${process.pid}`);

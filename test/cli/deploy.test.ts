@@ -1,183 +1,251 @@
 /**
- * `flink-artifacts render` and `run-application` as users run them. Flink itself is not
- * installed here: a stand-in `flink` in FLINK_HOME records its arguments and the pod template
- * it was given; the upload step talks to the real S3 server.
+ * `flink-artifacts render` as users run it, through the CLI: every manifest it prints is checked
+ * in strict mode (unknown fields refused, as `kubectl --validate=strict`), and a FlinkDeployment
+ * against the operator's CRD schema.
  */
-import { chmod, readFile, readdir, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { parse } from 'yaml';
+import { checkDeploymentStrict, checkFlinkDeploymentStrict, checkJobStrict, checkPodStrict, type FlinkDeployment, type renderDeployment, type renderPodTemplate } from '@flink-artifacts/deploy';
 import { runCli } from '@flink-artifacts/test-helpers/cli';
 import { tempDir, uniqueBucket, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
+import { fakeFlinkHome } from '@flink-artifacts/test-helpers/flink-home';
 import { useS3 } from '@flink-artifacts/test-helpers/s3';
 
-interface PodLike {
-  kind: string;
-  spec: { initContainers?: { name: string; image: string; args: string[] }[]; containers: { name: string; volumeMounts?: { mountPath: string }[] }[] };
-}
+type IPod = ReturnType<typeof renderPodTemplate>['manifest'];
+type JobOrDeployment = ReturnType<typeof renderDeployment>['manifest'];
 
-test('render prints a pod template; -o writes the same bytes every time', async (t) => {
-  const args = ['render', 's3://bucket/job.jar', '-Dkubernetes.cluster-id=app', '-Duser.artifacts.artifact-list=https://h/udf.jar'];
-  const printed = await runCli(args);
+const IMAGE = 'registry.example.com/flink-artifacts-fetcher:0.1.0';
+const base = ['-Dkubernetes.cluster-id=app', '--fetcher-image', IMAGE];
+const fetcherOf = (pod: IPod) => pod.spec!.initContainers!.find((c) => c.name === 'artifacts-fetcher')!;
+
+test('render prints a strict-valid pod template and the bin/flink command for its version; -o writes the same bytes every time', async (t) => {
+  const args = ['render', ...base, '-Duser.artifacts.artifact-list=https://h/udf.jar', 's3://bucket/job.jar'];
+  const printed = await runCli(args, { env: { FLINK_HOME: '' } });
   t.is(printed.code, 0, printed.stderr);
-  const pod = parse(printed.stdout) as PodLike;
-  t.is(pod.kind, 'Pod');
-  t.deepEqual(pod.spec.initContainers?.map((c) => c.name), ['artifacts-fetcher']);
-  t.regex(printed.stderr, /for flink run-application: .*local:\/\/\/opt\/flink\/artifacts\/default\/app\/job\.jar/);
+  const pod = parse(printed.stdout) as IPod;
+  checkPodStrict(pod, 'render output');
+  t.deepEqual(pod.spec!.initContainers?.map((c) => c.name), ['artifacts-fetcher']);
+  t.regex(printed.stderr, /then run .*: \$FLINK_HOME\/bin\/flink run --target kubernetes-application '-Dkubernetes\.pod-template-file\.jobmanager=<the template above>' .*local:\/\/\/opt\/flink\/artifacts\/default\/app\/job\.jar$/m);
 
   const dir = await tempDir();
-  t.is((await runCli([...args, '-o', join(dir, 'a.yaml')])).code, 0);
-  t.is((await runCli([...args, '-o', join(dir, 'b.yaml')])).code, 0);
+  t.is((await runCli([...args.slice(0, 1), '-o', join(dir, 'a.yaml'), ...args.slice(1)])).code, 0);
+  t.is((await runCli([...args.slice(0, 1), '-o', join(dir, 'b.yaml'), ...args.slice(1)])).code, 0);
   t.is(await readFile(join(dir, 'a.yaml'), 'utf8'), await readFile(join(dir, 'b.yaml'), 'utf8'));
   t.is(await readFile(join(dir, 'a.yaml'), 'utf8'), printed.stdout);
+
+  // The hint follows the Flink of $FLINK_HOME: run-application for 1.19.
+  const old = await fakeFlinkHome({ version: '1.19.2' });
+  const hinted = await runCli(['render', ...base, '-o', join(dir, 'c.yaml'), '-c', 'com.Ex', 's3://bucket/job.jar', '--in', 'x'], { env: { FLINK_HOME: old.home } });
+  t.is(hinted.code, 0, hinted.stderr);
+  t.regex(hinted.stderr, new RegExp(`bin/flink run-application --target kubernetes-application -Dkubernetes\\.pod-template-file\\.jobmanager=${join(dir, 'c.yaml').replaceAll('.', '\\.')} -c com\\.Ex local:///opt/flink/artifacts/default/app/job\\.jar --in x`));
 });
 
-test('render --format deployment and flinkdeployment; an unknown format exits 2 naming the option', async (t) => {
-  const common = ['render', 's3://bucket/job.jar', '-Dkubernetes.cluster-id=app'];
-  const deployment = await runCli([...common, '--format', 'deployment']);
-  t.is(deployment.code, 0, deployment.stderr);
-  t.is((parse(deployment.stdout) as { kind: string }).kind, 'Deployment');
-  const operator = await runCli([...common, '--format', 'flinkdeployment', '--flink-version', 'v2_0']);
+test('render reads Flink\'s conf dir as bin/flink does: FLINK_CONF_DIR, else $FLINK_HOME/conf', async (t) => {
+  const flink = await fakeFlinkHome({ version: '2.0.0', conf: { 'config.yaml': `kubernetes.cluster-id: from-home\nkubernetes.namespace: flink\nflink-artifacts.fetcher.image: ${IMAGE}\n` } });
+  const result = await runCli(['render', 's3://b/job.jar'], { env: { FLINK_HOME: flink.home, FLINK_CONF_DIR: '' } });
+  t.is(result.code, 0, result.stderr);
+  t.true(fetcherOf(parse(result.stdout) as IPod).args!.includes('-Dkubernetes.namespace=flink'));
+  t.regex(result.stderr, /local:\/\/\/opt\/flink\/artifacts\/flink\/from-home\/job\.jar/);
+});
+
+test('--format deployment: a batch/v1 Job without HA, a Deployment with it; program arguments after the jar; args in the template refused', async (t) => {
+  const job = await runCli(['render', '--format', 'deployment', ...base, '-c', 'com.example.Job', '-p', '4', 's3://bucket/job.jar', '--input', 's3://in']);
+  t.is(job.code, 0, job.stderr);
+  const manifest = parse(job.stdout) as JobOrDeployment;
+  t.is(manifest.kind, 'Job');
+  checkJobStrict(manifest as Parameters<typeof checkJobStrict>[0], 'render output');
+  const main = manifest.spec!.template.spec!.containers.find((c) => c.name === 'flink-main-container')!;
+  t.is(manifest.spec!.template.spec!.restartPolicy, 'OnFailure');
+  t.deepEqual(main.args!.slice(-3), ['--', '--input', 's3://in']);
+  t.true(main.args!.includes('-Dparallelism.default=4'));
+  t.deepEqual(main.args!.slice(3, 5), ['--job-classname', 'com.example.Job']);
+
+  const ha = await runCli(['render', '--format', 'deployment', ...base, '-Dhigh-availability.type=kubernetes', '-Dhigh-availability.storageDir=s3://b/ha', 's3://bucket/job.jar']);
+  t.is(ha.code, 0, ha.stderr);
+  const deployment = parse(ha.stdout) as JobOrDeployment;
+  t.is(deployment.kind, 'Deployment');
+  checkDeploymentStrict(deployment as Parameters<typeof checkDeploymentStrict>[0], 'render output');
+
+  const dir = await tempDir();
+  const template = await writeFixture(join(dir, 'jm.yaml'), 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: flink-main-container\n      args: ["jobmanager"]\n');
+  const refused = await runCli(['render', '--format', 'deployment', ...base, `-Dkubernetes.pod-template-file.jobmanager=${template}`, 's3://bucket/job.jar']);
+  t.is(refused.code, 2);
+  t.regex(refused.stderr, /jm\.yaml sets args for flink-main-container/);
+});
+
+test('--format flinkdeployment: job fields from Flink\'s options, flinkVersion from $FLINK_HOME, the image tag or the option, TaskManager templates kept', async (t) => {
+  const dir = await tempDir();
+  const tm = await writeFixture(join(dir, 'tm.yaml'), 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: flink-main-container\n      resources:\n        limits:\n          ephemeral-storage: 8Gi\n');
+  const common = await writeFixture(join(dir, 'common.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    team: data\nspec:\n  containers:\n    - name: flink-main-container\n');
+  const result = await runCli(
+    [
+      'render',
+      '--format',
+      'flinkdeployment',
+      ...base,
+      `-Dkubernetes.pod-template-file.taskmanager=${tm}`,
+      `-Dkubernetes.pod-template-file.default=${common}`,
+      '-Dexecution.checkpointing.savepoint-dir=s3://b/sp',
+      '--upgrade-mode',
+      'savepoint',
+      '-c',
+      'com.example.Job',
+      '-p',
+      '6',
+      '-s',
+      's3://b/sp/savepoint-1',
+      '-n',
+      's3://bucket/job.jar',
+      '--input',
+      's3://in',
+      '--verbose',
+    ],
+    { env: { FLINK_HOME: (await fakeFlinkHome({ version: '2.1.0' })).home } },
+  );
+  t.is(result.code, 0, result.stderr);
+  const resource = parse(result.stdout) as FlinkDeployment;
+  checkFlinkDeploymentStrict(resource, 'render output');
+  t.is(resource.spec.flinkVersion, 'v2_1', 'from $FLINK_HOME when no image is configured');
+  t.is(resource.spec.image, 'flink:2.1');
+  t.deepEqual(resource.spec.job, {
+    jarURI: 'local:///opt/flink/artifacts/default/app/job.jar',
+    entryClass: 'com.example.Job',
+    args: ['--input', 's3://in', '--verbose'],
+    parallelism: 6,
+    initialSavepointPath: 's3://b/sp/savepoint-1',
+    allowNonRestoredState: true,
+    upgradeMode: 'savepoint',
+  });
+  t.deepEqual(resource.spec.taskManager.podTemplate?.spec?.containers[0]?.resources, { limits: { 'ephemeral-storage': '8Gi' } });
+  t.deepEqual(resource.spec.podTemplate?.metadata, { labels: { team: 'data' } });
+  t.truthy(fetcherOf(resource.spec.jobManager.podTemplate as IPod));
+
+  const fromTag = await runCli(['render', '--format', 'flinkdeployment', ...base, '-Dkubernetes.container.image.ref=flink:2.0.0-java17', 's3://bucket/job.jar']);
+  t.is((parse(fromTag.stdout) as FlinkDeployment).spec.flinkVersion, 'v2_0');
+  const rejected = await runCli(['render', '--format', 'flinkdeployment', ...base, '--flink-version', 'v1_12', 's3://bucket/job.jar']);
+  t.is(rejected.code, 2);
+  t.regex(rejected.stderr, /no flinkVersion v1_12/);
+  const lastState = await runCli(['render', '--format', 'flinkdeployment', ...base, '--upgrade-mode', 'last-state', 's3://bucket/job.jar']);
+  t.is(lastState.code, 2);
+  t.regex(lastState.stderr, /last-state needs JobManager high availability/);
+});
+
+test('a PVC mounted with subPath at the base dir: the init container mounts it the same way', async (t) => {
+  const dir = await tempDir();
+  const template = await writeFixture(
+    join(dir, 'jm.yaml'),
+    [
+      'apiVersion: v1',
+      'kind: Pod',
+      'spec:',
+      '  containers:',
+      '    - name: flink-main-container',
+      '      volumeMounts:',
+      '        - name: shared',
+      '          mountPath: /opt/flink/artifacts',
+      '          subPath: artifacts',
+      '  volumes:',
+      '    - name: shared',
+      '      persistentVolumeClaim:',
+      '        claimName: flink-shared',
+      '',
+    ].join('\n'),
+  );
+  const result = await runCli(['render', ...base, `-Dkubernetes.pod-template-file.jobmanager=${template}`, 's3://bucket/job.jar']);
+  t.is(result.code, 0, result.stderr);
+  const pod = parse(result.stdout) as IPod;
+  t.deepEqual(fetcherOf(pod).volumeMounts![0], { name: 'shared', mountPath: '/opt/flink/artifacts', subPath: 'artifacts' });
+  t.deepEqual(pod.spec!.volumes!.map((v) => v.name), ['shared']);
+});
+
+test('secrets given with -D: kept where Flink reads them, never in the init container; the warning says where each ends up', async (t) => {
+  const secret = 'sEcReT-marker-7d1f';
+  const args = ['-Ds3.access-key=AKIAMARKER', `-Ds3.secret-key=${secret}`, '-Dcontainerized.master.env.AWS_SECRET_ACCESS_KEY=env-marker-9c2e', 's3://bucket/job.jar'];
+  const operator = await runCli(['render', '--format', 'flinkdeployment', ...base, ...args]);
   t.is(operator.code, 0, operator.stderr);
-  t.like(parse(operator.stdout), { kind: 'FlinkDeployment', spec: { flinkVersion: 'v2_0', job: { jarURI: 'local:///opt/flink/artifacts/default/app/job.jar' } } });
-  const bad = await runCli([...common, '--format', 'helm']);
-  t.is(bad.code, 2);
-  t.regex(bad.stderr, /format/);
-  t.regex(bad.stderr, /helm/);
+  const resource = parse(operator.stdout) as FlinkDeployment;
+  t.is(resource.spec.flinkConfiguration['s3.secret-key'], secret, 'the manifest is data, not masked by substring');
+  t.false(JSON.stringify(resource.spec.jobManager.podTemplate).includes(secret));
+  t.false(JSON.stringify(resource.spec.jobManager.podTemplate).includes('env-marker-9c2e'));
+  t.regex(operator.stderr, /containerized\.master\.env\.AWS_SECRET_ACCESS_KEY, s3\.access-key, s3\.secret-key are given as literal values: they are written into the FlinkDeployment's spec\.flinkConfiguration/);
+  t.false(operator.stderr.includes(secret));
+
+  const job = await runCli(['render', '--format', 'deployment', ...base, ...args]);
+  const main = (parse(job.stdout) as JobOrDeployment).spec!.template.spec!.containers.find((c) => c.name === 'flink-main-container')!;
+  t.true(main.args!.includes(`-Ds3.secret-key=${secret}`));
+  t.regex(job.stderr, /written into the Job's container arguments/);
+});
+
+test('no fetcher image: exit 2 with how to build one; flink-artifacts.fetcher.image in the config file works', async (t) => {
+  const missing = await runCli(['render', '-Dkubernetes.cluster-id=app', 's3://bucket/job.jar']);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /no image for the init container/);
+  t.regex(missing.stderr, /hint: build and push it .*docker build -f docker\/Dockerfile/);
+  const conf = await tempDir();
+  await writeFixture(join(conf, 'config.yaml'), `flink-artifacts:\n  fetcher:\n    image: ${IMAGE}\n`);
+  const fromConf = await runCli(['render', '--conf-dir', conf, '-Dkubernetes.cluster-id=app', 's3://bucket/job.jar']);
+  t.is(fromConf.code, 0, fromConf.stderr);
+  t.is(fetcherOf(parse(fromConf.stdout) as IPod).image, IMAGE);
+  const empty = await runCli(['render', '-Dkubernetes.cluster-id=app', '--fetcher-image', '', 's3://bucket/job.jar']);
+  t.is(empty.code, 2);
+});
+
+test('refused at render time, exit 2: plain http, bad names, a name clash, a bad quantity, a CA file the pod cannot read, a missing output dir, --format without a value', async (t) => {
+  const cases: [string[], RegExp][] = [
+    [['render', ...base, 'http://repo/job.jar'], /plain http is disabled: http:\/\/repo\/job\.jar/],
+    [['render', ...base, '--init-container-name', 'Bad_Name', 's3://b/j.jar'], /--init-container-name "Bad_Name" is not a valid Kubernetes name/],
+    [['render', ...base, '--volume-size-limit', '2GB', 's3://b/j.jar'], /--volume-size-limit "2GB" is not a Kubernetes quantity/],
+    [['render', ...base, '-Dflink-artifacts.tls.ca-file=/home/me/ca.pem', 's3://b/j.jar'], /flink-artifacts\.tls\.ca-file \/home\/me\/ca\.pem is a file on this machine/],
+    [['render', ...base, '-o', '/missing/dir/x.yaml', 's3://b/j.jar'], /cannot write \/missing\/dir\/x\.yaml: the directory \/missing\/dir does not exist/],
+    [['render', ...base, '--format', 's3://b/j.jar'], /format/],
+    [['render', '--format'], /format/],
+  ];
+  for (const [args, pattern] of cases) {
+    const result = await runCli(args);
+    t.is(result.code, 2, args.join(' '));
+    t.regex(result.stderr, pattern, args.join(' '));
+  }
+  const dir = await tempDir();
+  const clash = await writeFixture(join(dir, 'jm.yaml'), 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: flink-main-container\n    - name: fetcher\n      image: x\n');
+  const result = await runCli(['render', ...base, '--init-container-name', 'fetcher', `-Dkubernetes.pod-template-file.jobmanager=${clash}`, 's3://b/j.jar']);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /already has a container named fetcher/);
+  const ok = await runCli(['render', ...base, '-Duser.artifacts.raw-http-enabled=true', 'http://repo/job.jar']);
+  t.is(ok.code, 0, ok.stderr);
 });
 
 test('the user\'s template is read from kubernetes.pod-template-file.*; bad templates exit 2 naming the file', async (t) => {
   const dir = await tempDir();
-  const good = await writeFixture(
-    join(dir, 'jm.yaml'),
-    'apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\nspec:\n  containers:\n    - name: sidecar\n      image: busybox\n',
-  );
-  const rendered = await runCli(['render', 's3://b/job.jar', '-Dkubernetes.cluster-id=app', `-Dkubernetes.pod-template-file.default=${good}`]);
+  const good = await writeFixture(join(dir, 'jm.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\nspec:\n  containers:\n    - name: sidecar\n      image: busybox\n');
+  const rendered = await runCli(['render', ...base, `-Dkubernetes.pod-template-file.default=${good}`, 's3://b/job.jar']);
   t.is(rendered.code, 0, rendered.stderr);
-  t.deepEqual((parse(rendered.stdout) as PodLike).spec.containers.map((c) => c.name), ['sidecar', 'flink-main-container']);
-
+  t.deepEqual((parse(rendered.stdout) as IPod).spec!.containers.map((c) => c.name), ['sidecar', 'flink-main-container']);
   const cases: [string, string, RegExp][] = [
     ['broken.yaml', 'spec: [unclosed\n', /broken\.yaml is not valid YAML/],
     ['deploy.yaml', 'apiVersion: apps/v1\nkind: Deployment\n', /deploy\.yaml is a Deployment, not a Pod/],
     ['two.yaml', 'kind: Pod\n---\nkind: Pod\n', /two\.yaml must hold exactly one YAML document/],
+    ['typo.yaml', 'kind: Pod\nspec:\n  containers:\n    - name: flink-main-container\n      volumeMount: []\n', /typo\.yaml: unknown field "spec\.containers\[0\]\.volumeMount" in a Pod \(did you mean volumeMounts\?\)/],
   ];
   for (const [name, text, pattern] of cases) {
     const path = await writeFixture(join(dir, name), text);
-    const result = await runCli(['render', 's3://b/job.jar', '-Dkubernetes.cluster-id=app', `-Dkubernetes.pod-template-file.jobmanager=${path}`]);
+    const result = await runCli(['render', ...base, `-Dkubernetes.pod-template-file.jobmanager=${path}`, 's3://b/job.jar']);
     t.is(result.code, 2, name);
     t.regex(result.stderr, pattern, name);
   }
-  const missing = await runCli(['render', 's3://b/job.jar', '-Dkubernetes.cluster-id=app', `-Dkubernetes.pod-template-file.jobmanager=${join(dir, 'nope.yaml')}`]);
-  t.is(missing.code, 2);
-  t.regex(missing.stderr, /nope\.yaml/);
 });
 
-/** A stand-in `flink` that records its arguments and a copy of the pod template it was given. */
-async function fakeFlink(exitCode = 0): Promise<{ home: string; argv(): Promise<string[]>; template(): Promise<string> }> {
-  const home = await tempDir('fa-flink-home-');
-  const script = `#!/usr/bin/env bash
-printf '%s\\n' "$@" > "${home}/argv"
-for arg in "$@"; do
-  case "$arg" in -Dkubernetes.pod-template-file.jobmanager=*) cp "\${arg#*=}" "${home}/template.yaml";; esac
-done
-echo "Job has been submitted with JobID 0123456789abcdef"
-exit ${exitCode}
-`;
-  await writeFixture(join(home, 'bin', 'flink'), script);
-  await chmod(join(home, 'bin', 'flink'), 0o755);
-  return {
-    home,
-    argv: async () => (await readFile(join(home, 'argv'), 'utf8')).trimEnd().split('\n'),
-    template: () => readFile(join(home, 'template.yaml'), 'utf8'),
-  };
-}
-
-test('run-application uploads to S3, renders the template, and runs flink with the rewritten options', async (t) => {
+test('render --check: a missing remote artifact fails on the laptop (exit 1)', async (t) => {
   const s3 = await useS3();
-  const bucket = uniqueBucket('runapp');
+  const bucket = uniqueBucket('rcheck');
   await s3.createBucket(bucket);
-  const src = await tempDir();
-  await writeFixture(join(src, 'my-job.jar'), 'job bytes');
-  await writeFixture(join(src, 'udf.jar'), 'udf bytes');
-  const flink = await fakeFlink();
-  const result = await runCli(
-    [
-      'run-application',
-      `local://${src}/my-job.jar`,
-      '-Dkubernetes.cluster-id=my-first-application-cluster',
-      '-Dkubernetes.container.image.ref=custom-image-name',
-      '-Dkubernetes.artifacts.local-upload-enabled=true',
-      `-Dkubernetes.artifacts.local-upload-target=s3://${bucket}/jobs/`,
-      `-Duser.artifacts.artifact-list=local://${src}/udf.jar;s3://${bucket}/shared/lib.jar`,
-      `-Ds3.endpoint=${s3.endpoint}`,
-      '-Ds3.path.style.access=true',
-      `-Ds3.access-key=${s3.accessKey}`,
-      `-Ds3.secret-key=${s3.secretKey}`,
-      '--fetcher-image',
-      'registry.example.com/fetcher:1',
-    ],
-    { env: { FLINK_HOME: flink.home } },
-  );
-  t.is(result.code, 0, result.stderr);
-  t.regex(result.stdout, /Job has been submitted/);
-  t.false(result.stderr.includes(s3.secretKey), 'the secret key is masked in what we print');
-
-  // The upload happened, to the target.
-  for (const key of ['jobs/my-job.jar', 'jobs/udf.jar']) {
-    const head = await s3.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    t.truthy(head.Metadata?.sha256, key);
-  }
-
-  const argv = await flink.argv();
-  t.deepEqual(argv.slice(0, 3), ['run-application', '--target', 'kubernetes-application']);
-  t.is(argv.at(-1), 'local:///opt/flink/artifacts/default/my-first-application-cluster/my-job.jar');
-  t.true(argv.includes('-Dkubernetes.container.image.ref=custom-image-name'), 'the user\'s options are passed on');
-  t.true(argv.includes('-Dkubernetes.artifacts.local-upload-enabled=false'), 'Flink must not upload again');
-  t.false(argv.includes('-Dkubernetes.artifacts.local-upload-enabled=true'));
-  t.true(argv.includes('-Duser.artifacts.artifact-list=local:///opt/flink/artifacts/default/my-first-application-cluster/udf.jar;local:///opt/flink/artifacts/default/my-first-application-cluster/lib.jar'));
-  t.is(argv.filter((a) => a.startsWith('-Duser.artifacts.artifact-list=')).length, 1);
-  const templateArg = argv.find((a) => a.startsWith('-Dkubernetes.pod-template-file.jobmanager='))!;
-
-  const pod = parse(await flink.template()) as PodLike;
-  const fetcher = pod.spec.initContainers!.at(-1)!;
-  t.is(fetcher.image, 'registry.example.com/fetcher:1');
-  t.true(fetcher.args.includes(`s3://${bucket}/jobs/my-job.jar`));
-  t.true(fetcher.args.includes(`-Duser.artifacts.artifact-list=s3://${bucket}/jobs/udf.jar;s3://${bucket}/shared/lib.jar`));
-  t.false(JSON.stringify(pod).includes(s3.secretKey), 'no secret in the manifest');
-  // The temporary template is removed once flink has read it.
-  await t.throwsAsync(stat(templateArg.split('=')[1]!), { code: 'ENOENT' });
-});
-
-test('run-application --dry-run prints the command and the template and uploads nothing', async (t) => {
-  const src = await tempDir();
-  await writeFixture(join(src, 'job.jar'), 'x');
-  const target = join(await tempDir(), 'store');
-  const result = await runCli([
-    'run-application',
-    `local://${src}/job.jar`,
-    '-Dkubernetes.cluster-id=dry',
-    '-Dkubernetes.artifacts.local-upload-enabled=true',
-    `-Dkubernetes.artifacts.local-upload-target=file://${target}/`,
-    '--dry-run',
-  ]);
-  t.is(result.code, 0, result.stderr);
-  t.regex(result.stdout, /^\$FLINK_HOME\/bin\/flink run-application --target kubernetes-application .*-Dkubernetes\.pod-template-file\.jobmanager=\S+ -Dkubernetes\.artifacts\.local-upload-enabled=false local:\/\/\/opt\/flink\/artifacts\/default\/dry\/job\.jar$/m);
-  t.regex(result.stdout, /# \S+jobmanager-pod-template\.yaml\napiVersion: v1\nkind: Pod/);
-  t.regex(result.stdout, new RegExp(`- file://${target}/job.jar`));
-  await t.throwsAsync(readdir(target), { code: 'ENOENT' });
-});
-
-test('run-application: no FLINK_HOME exits 2; flink\'s own exit code is passed on', async (t) => {
-  const common = ['run-application', 'https://h/job.jar', '-Dkubernetes.cluster-id=app'];
-  const noHome = await runCli(common, { env: { FLINK_HOME: '' } });
-  t.is(noHome.code, 2);
-  t.regex(noHome.stderr, /FLINK_HOME is not set/);
-  const failing = await fakeFlink(3);
-  const result = await runCli(common, { env: { FLINK_HOME: failing.home } });
-  t.is(result.code, 3);
-  const kept = join(await tempDir(), 'kept.yaml');
-  const ok = await fakeFlink(0);
-  t.is((await runCli([...common, '--pod-template-out', kept], { env: { FLINK_HOME: ok.home } })).code, 0);
-  t.regex(await readFile(kept, 'utf8'), /artifacts-fetcher/);
+  const s3Args = [`-Ds3.endpoint=${s3.endpoint}`, `-Ds3.access-key=${s3.accessKey}`, `-Ds3.secret-key=${s3.secretKey}`];
+  const missing = await runCli(['render', '--check', ...base, ...s3Args, `s3://${bucket}/nope.jar`]);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /1 of 1 remote artifacts cannot be fetched: s3:\/\/.*\/nope\.jar: not found/);
+  t.is(missing.stdout, '', 'nothing rendered');
+  await s3.put(bucket, 'job.jar', 'x');
+  const present = await runCli(['render', '--check', ...base, ...s3Args, `s3://${bucket}/job.jar`]);
+  t.is(present.code, 0, present.stderr);
 });

@@ -17,6 +17,12 @@ export interface CliIo {
   readonly cwd: string;
   /** Aborted on SIGINT/SIGTERM; its reason is the signal name. */
   readonly signal?: AbortSignal;
+  /**
+   * stdout without the last-line-of-defence masking, for data the user asked for whose secrets
+   * were kept out or masked from what was parsed (manifests, command lines): masking by
+   * substring there would corrupt it. @default stdout
+   */
+  readonly dataOut?: OutputStream;
 }
 
 /**

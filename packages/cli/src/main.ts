@@ -1,10 +1,12 @@
 import yargs, { type Arguments } from 'yargs';
 import { normalizeArgv } from './argv.ts';
 import { fetchCommand, runFetch, type FetchArgs } from './commands/fetch.ts';
-import { renderCommand, runRender, type RenderArgs } from './commands/render.ts';
-import { runApplicationCommand, runRunApplication, type RunApplicationArgs } from './commands/run-application.ts';
+import { RENDER_OWN_OPTIONS, renderCommand, runRender, type RenderArgs } from './commands/render.ts';
+import { RUN_APPLICATION_OWN_OPTIONS, runApplicationCommand, runRunApplication, type RunApplicationArgs } from './commands/run-application.ts';
 import { runUpload, uploadCommand, type UploadArgs } from './commands/upload.ts';
+import { describeError } from '@flink-artifacts/core';
 import { ExitCode } from './exit.ts';
+import { splitFlinkRunArgv, type FlinkRunCommandLine } from './flink-run-argv.ts';
 import { redactingStream, type CliIo } from './io.ts';
 
 export type { CliIo, OutputStream } from './io.ts';
@@ -46,11 +48,24 @@ export async function parseCommandLine(argv: readonly string[], columns = 100): 
     .exitProcess(false)
     .wrap(Math.min(110, columns));
 
+  // render and run-application read their command line as bin/flink does: options, the jar,
+  // then the program's arguments, which yargs must never see.
+  const ownOptions = argv[0] === 'render' ? RENDER_OWN_OPTIONS : argv[0] === 'run-application' ? RUN_APPLICATION_OWN_OPTIONS : undefined;
+  let flinkRun: FlinkRunCommandLine | undefined;
+  if (ownOptions !== undefined) {
+    try {
+      flinkRun = splitFlinkRunArgv(argv.slice(1), ownOptions);
+    } catch (error) {
+      return { kind: 'output', text: `flink-artifacts: ${describeError(error)}\n`, exitCode: ExitCode.usage };
+    }
+  }
+  const toParse = flinkRun === undefined ? normalizeArgv(argv) : [argv[0]!, ...flinkRun.own, ...(flinkRun.jobUri === undefined ? [] : [flinkRun.jobUri])];
+
   let output = '';
   let parseError: Error | undefined;
   let parsed: Arguments;
   try {
-    parsed = await parser.parseAsync(normalizeArgv(argv), {}, (error: Error | undefined, _argv: unknown, text: string) => {
+    parsed = await parser.parseAsync(toParse, {}, (error: Error | undefined, _argv: unknown, text: string) => {
       output = text;
       parseError = error ?? undefined;
     });
@@ -61,7 +76,7 @@ export async function parseCommandLine(argv: readonly string[], columns = 100): 
   if (parseError !== undefined) return { kind: 'output', text: output ? `${output}\n` : `flink-artifacts: ${parseError.message}\n`, exitCode: ExitCode.usage };
   // --help or --version
   if (output !== '') return { kind: 'output', text: `${output}\n`, exitCode: ExitCode.ok };
-  return { kind: 'command', command: String(parsed._[0]), args: parsed };
+  return { kind: 'command', command: String(parsed._[0]), args: flinkRun === undefined ? parsed : { ...parsed, flinkRun } };
 }
 
 /**
@@ -74,6 +89,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const secrets: string[] = [];
   const safeIo: CliIo = {
     ...io,
+    dataOut: io.dataOut ?? io.stdout,
     stdout: redactingStream(io.stdout, () => secrets),
     stderr: redactingStream(io.stderr, () => secrets),
   };

@@ -1,43 +1,52 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
-import { TemplateError, readString, type FlinkConfig } from '@flink-artifacts/core';
-import type { PodTemplateSource } from '@flink-artifacts/deploy';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { FlinkArtifactsError, TemplateError, UsageError, readString, type FlinkConfig } from '@flink-artifacts/core';
+import type { PodTemplates, PodTemplateSource } from '@flink-artifacts/deploy';
 import { parseAllDocuments, stringify } from 'yaml';
 
-/** The Flink keys naming a pod template, the JobManager's first. */
-export const POD_TEMPLATE_KEYS = ['kubernetes.pod-template-file.jobmanager', 'kubernetes.pod-template-file.default'] as const;
+/** Flink's keys naming pod templates, by role. */
+export const POD_TEMPLATE_KEYS = {
+  jobmanager: 'kubernetes.pod-template-file.jobmanager',
+  taskmanager: 'kubernetes.pod-template-file.taskmanager',
+  default: 'kubernetes.pod-template-file.default',
+} as const;
 
 /**
- * The user's pod template, if the options name one: read and parsed here, at the CLI, so that
- * the deploy package stays free of files and YAML.
+ * The user's pod templates that the options name, for the given roles: read and parsed here,
+ * at the CLI, so that the deploy package stays free of files and YAML. A relative path is
+ * relative to the working directory, as for `bin/flink`.
  *
  * @throws TemplateError naming the file (unreadable, not YAML, several documents).
  */
-export async function readPodTemplate(config: FlinkConfig, cwd: string): Promise<PodTemplateSource | undefined> {
-  for (const key of POD_TEMPLATE_KEYS) {
+export async function readPodTemplates(config: FlinkConfig, cwd: string, roles: readonly (keyof PodTemplates)[]): Promise<PodTemplates> {
+  const templates: Partial<Record<keyof PodTemplates, PodTemplateSource>> = {};
+  for (const role of roles) {
+    const key = POD_TEMPLATE_KEYS[role];
     const given = readString(config, key);
-    if (given === undefined) continue;
-    const path = isAbsolute(given) ? given : resolve(cwd, given);
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      throw new TemplateError(`cannot read the pod template ${path} (${key}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
-    }
-    const documents = parseAllDocuments(text, { logLevel: 'error' });
-    if (!Array.isArray(documents) || documents.length !== 1) {
-      throw new TemplateError(`pod template ${path} must hold exactly one YAML document`);
-    }
-    const document = documents[0]!;
-    if (document.errors.length > 0) {
-      const first = document.errors[0]!;
-      const line = first.linePos?.[0].line;
-      throw new TemplateError(`pod template ${path} is not valid YAML${line === undefined ? '' : ` (line ${line})`}: ${first.message.split('\n')[0]}`);
-    }
-    return { template: document.toJS(), path };
+    if (given !== undefined) templates[role] = await readPodTemplate(isAbsolute(given) ? given : resolve(cwd, given), key);
   }
-  return undefined;
+  return templates;
+}
+
+async function readPodTemplate(path: string, key: string): Promise<PodTemplateSource> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new TemplateError(`cannot read the pod template ${path} (${key}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+  const documents = parseAllDocuments(text, { logLevel: 'error' });
+  if (!Array.isArray(documents) || documents.length !== 1) {
+    throw new TemplateError(`pod template ${path} must hold exactly one YAML document`);
+  }
+  const document = documents[0]!;
+  if (document.errors.length > 0) {
+    const first = document.errors[0]!;
+    const line = first.linePos?.[0].line;
+    throw new TemplateError(`pod template ${path} is not valid YAML${line === undefined ? '' : ` (line ${line})`}: ${first.message.split('\n')[0]}`);
+  }
+  return { template: document.toJS(), path };
 }
 
 /** A manifest as YAML: same object, same bytes. */
@@ -45,14 +54,33 @@ export function toYaml(manifest: unknown): string {
   return stringify(manifest, { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
-/** Writes a file atomically (temporary file, then rename). */
+/** Could not write an output file the user named. Runtime kind (exit 1) unless the path is wrong. */
+export class OutputFileError extends FlinkArtifactsError {
+  constructor(message: string, kind: 'usage' | 'runtime', cause: unknown) {
+    super('ERR_OUTPUT', kind, message, { cause });
+    this.name = 'OutputFileError';
+  }
+}
+
+/**
+ * Writes a file atomically (temporary file, then rename). A missing or non-directory parent is
+ * the user's path (exit 2, naming the directory); other failures name the file.
+ *
+ * @throws UsageError, OutputFileError.
+ */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const dirStat = await stat(dir).catch(() => undefined);
+  if (dirStat === undefined) throw new UsageError(`cannot write ${path}: the directory ${dir} does not exist`);
+  if (!dirStat.isDirectory()) throw new UsageError(`cannot write ${path}: ${dir} is not a directory`);
   const tmp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(tmp, text);
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code === 'ENOSPC' ? 'no space left on device' : (code ?? (error as Error).message);
+    throw new OutputFileError(`cannot write ${path}: ${reason}`, code === 'EISDIR' ? 'usage' : 'runtime', error);
   }
 }

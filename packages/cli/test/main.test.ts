@@ -77,8 +77,10 @@ test('a TTY gets a progress bar that is cleared before the log line; a pipe gets
   t.is(pipe, 'reused  s3://b/a.jar -> /x/a.jar (unchanged, kept)\n');
 });
 
-test('the CLI\'s list of formats is the deploy package\'s', async (t) => {
-  const { FORMATS } = await import('../src/commands/render.ts');
+test('the CLI\'s lists of formats, upgrade modes and JobManager kinds are the deploy package\'s', async (t) => {
+  const { FORMATS, JOBMANAGER_KINDS, UPGRADE_MODES } = await import('../src/commands/render.ts');
   const deploy = await import('@flink-artifacts/deploy');
   t.deepEqual([...FORMATS], [...deploy.FORMATS]);
+  t.deepEqual([...UPGRADE_MODES], [...deploy.UPGRADE_MODES]);
+  t.deepEqual([...JOBMANAGER_KINDS], [...deploy.JOBMANAGER_KINDS]);
 });

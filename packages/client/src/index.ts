@@ -9,3 +9,4 @@ export {
   type UploadStatus,
 } from './upload.ts';
 export { planUpload, type PlannedUpload, type UploadPlan } from './plan.ts';
+export { RemoteCheckFailedError, checkRemoteArtifacts, type CheckProblem, type CheckRemoteOptions } from './check.ts';

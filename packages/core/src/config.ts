@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from './errors.ts';
 import { formatFlinkList } from './flink-values.ts';
+import { isAtLeast, type FlinkVersion } from './flink-version.ts';
 
 /**
  * Flink configuration as Flink's `Configuration` holds it: flat keys to string values. Typed
@@ -55,16 +56,32 @@ export function parseDynamicProperties(entries: readonly string[]): Map<string, 
 }
 
 /**
- * Reads Flink's config file from a directory: `config.yaml` if present, else `flink-conf.yaml`.
- *
- * @throws ConfigError when the directory or both files are missing, or the file does not parse.
+ * Which config file a Flink version reads from its conf directory (`GlobalConfiguration`):
+ * - before 1.19, `flink-conf.yaml` only (line-based);
+ * - 1.19 and 1.20, `flink-conf.yaml` when present (for compatibility), else `config.yaml`;
+ * - 2.x, `config.yaml` only (standard YAML; `flink-conf.yaml` is no longer read).
+ * With no version known, `config.yaml` first, then `flink-conf.yaml`.
  */
-export async function loadFlinkConfigDir(confDir: string): Promise<LoadedConfigFile> {
+export function configFileOrder(version: FlinkVersion | undefined): readonly string[] {
+  if (version === undefined) return [CONFIG_YAML, LEGACY_CONFIG_YAML];
+  if (isAtLeast(version, 2, 0)) return [CONFIG_YAML];
+  if (isAtLeast(version, 1, 19)) return [LEGACY_CONFIG_YAML, CONFIG_YAML];
+  return [LEGACY_CONFIG_YAML];
+}
+
+/**
+ * Reads Flink's config file from a directory, choosing the file as the given Flink version does
+ * (see {@link configFileOrder}).
+ *
+ * @throws ConfigError when the directory or the file is missing, or the file does not parse.
+ */
+export async function loadFlinkConfigDir(confDir: string, version?: FlinkVersion): Promise<LoadedConfigFile> {
   const dirStat = await stat(confDir).catch(() => undefined);
   if (!dirStat?.isDirectory()) {
     throw new ConfigError(`Flink configuration directory ${confDir} does not exist or is not a directory`);
   }
-  for (const name of [CONFIG_YAML, LEGACY_CONFIG_YAML]) {
+  const order = configFileOrder(version);
+  for (const name of order) {
     const path = join(confDir, name);
     let text: string;
     try {
@@ -76,7 +93,12 @@ export async function loadFlinkConfigDir(confDir: string): Promise<LoadedConfigF
     const config = name === CONFIG_YAML ? parseStandardYaml(text, path) : parseLegacyFlinkConf(text);
     return { path, config };
   }
-  throw new ConfigError(`no ${CONFIG_YAML} or ${LEGACY_CONFIG_YAML} in ${confDir}`);
+  if (version !== undefined && !order.includes(LEGACY_CONFIG_YAML) && (await stat(join(confDir, LEGACY_CONFIG_YAML)).catch(() => undefined))) {
+    throw new ConfigError(`Flink ${version.text} reads only ${CONFIG_YAML}, and ${confDir} has only ${LEGACY_CONFIG_YAML}`, {
+      hint: `convert it with Flink's bin/migrate-config-file.sh (Flink 1.19 or 1.20)`,
+    });
+  }
+  throw new ConfigError(`no ${order.join(' or ')} in ${confDir}`);
 }
 
 /**
@@ -153,32 +175,52 @@ export function parseLegacyFlinkConf(text: string): Map<string, string> {
 export interface ResolveFlinkConfigOptions {
   /** `-D` entries (`key=value`), highest precedence. */
   dynamicProperties?: readonly string[];
-  /** Directory holding `config.yaml`/`flink-conf.yaml`. @default `env.FLINK_CONF_DIR` */
+  /**
+   * Directory holding `config.yaml`/`flink-conf.yaml`.
+   * @default `env.FLINK_CONF_DIR`, else `$FLINK_HOME/conf` when `FLINK_HOME` is set
+   */
   confDir?: string;
-  /** Environment to read `FLINK_CONF_DIR` from. @default `process.env` */
+  /** Environment to read `FLINK_CONF_DIR` and `FLINK_HOME` from. @default `process.env` */
   env?: Readonly<Record<string, string | undefined>>;
+  /** The Flink version whose file precedence applies (see {@link configFileOrder}). @default unknown */
+  flinkVersion?: FlinkVersion;
 }
 
 /** The merged configuration and the file it came from, if any. */
 export interface ResolvedFlinkConfig {
   readonly config: FlinkConfig;
+  /** The config file read, if any. */
   readonly file: string | undefined;
+  /** The directory it was looked for in, if any. */
+  readonly confDir: string | undefined;
 }
 
 /**
- * Flink's precedence: the config file, overridden by `-D`. A conf dir that was asked for (flag or
- * `FLINK_CONF_DIR`) must exist; without one, only `-D` counts.
+ * The conf directory `bin/flink` uses (its `config.sh`): `FLINK_CONF_DIR` if set, else
+ * `$FLINK_HOME/conf`. An explicit directory wins over both.
+ */
+export function flinkConfDir(explicit: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  if (explicit !== undefined) return explicit;
+  if (env.FLINK_CONF_DIR) return env.FLINK_CONF_DIR;
+  if (env.FLINK_HOME) return join(env.FLINK_HOME, 'conf');
+  return undefined;
+}
+
+/**
+ * Flink's precedence: the config file of the conf directory `bin/flink` would use, overridden
+ * by `-D`. A conf directory that is asked for (flag, `FLINK_CONF_DIR`, `FLINK_HOME`) must exist
+ * and hold the file its Flink version reads; without one, only `-D` counts.
  */
 export async function resolveFlinkConfig(options: ResolveFlinkConfigOptions = {}): Promise<ResolvedFlinkConfig> {
   const env = options.env ?? process.env;
-  const confDir = options.confDir ?? (env.FLINK_CONF_DIR || undefined);
+  const confDir = flinkConfDir(options.confDir, env);
   const merged = new Map<string, string>();
   let file: string | undefined;
   if (confDir !== undefined) {
-    const loaded = await loadFlinkConfigDir(confDir);
+    const loaded = await loadFlinkConfigDir(confDir, options.flinkVersion);
     file = loaded.path;
     for (const [key, value] of loaded.config) merged.set(key, value);
   }
   for (const [key, value] of parseDynamicProperties(options.dynamicProperties ?? [])) merged.set(key, value);
-  return { config: merged, file };
+  return { config: merged, file, confDir };
 }

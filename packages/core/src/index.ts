@@ -10,3 +10,6 @@ export * from './driver.ts';
 export * from './upload-target.ts';
 export * from './name-clash.ts';
 export * from './retry.ts';
+export * from './flink-version.ts';
+export * from './artifact-plan.ts';
+export * from './suggest.ts';

@@ -2,6 +2,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { FlinkConfig } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { parseFlinkBoolean, parseFlinkList, parseHttpHeaders } from './flink-values.ts';
+import { ASSUMED_FLINK_VERSION, type FlinkVersion } from './flink-version.ts';
 
 /** The Flink option keys this project reads, spelled as Flink spells them. */
 export const FlinkKeys = {
@@ -192,9 +193,9 @@ export function withSecretEnvironment(config: FlinkConfig, env: Readonly<Record<
 /** Every configured value that is a credential, so that messages can mask it. */
 export function secretValues(config: FlinkConfig): string[] {
   const secrets: string[] = [];
-  for (const key of [...S3_KEYS.accessKey, ...S3_KEYS.secretKey]) {
-    const value = readString(config, key);
-    if (value !== undefined) secrets.push(value);
+  for (const [key, value] of config) {
+    if (key === FlinkKeys.httpHeaders || !isSensitiveKey(key)) continue;
+    if (value.trim() !== '') secrets.push(value.trim());
   }
   const headers = config.get(FlinkKeys.httpHeaders);
   if (headers !== undefined) {
@@ -205,4 +206,47 @@ export function secretValues(config: FlinkConfig): string[] {
     }
   }
   return secrets;
+}
+
+/** The image the options name: `kubernetes.container.image.ref` (or its pre-1.17 name `kubernetes.container.image`). */
+export function configuredFlinkImage(config: FlinkConfig): string | undefined {
+  return readString(config, 'kubernetes.container.image.ref') ?? readString(config, 'kubernetes.container.image');
+}
+
+/**
+ * The Flink image: the configured one, else the official image of the Flink version, as Flink
+ * itself defaults to the image of its own version (`flink:1.20`, `flink:2.0`).
+ */
+export function flinkImage(config: FlinkConfig, version: FlinkVersion = ASSUMED_FLINK_VERSION): string {
+  return configuredFlinkImage(config) ?? `flink:${version.major}.${version.minor}`;
+}
+
+/**
+ * Environment variable names that carry credentials by convention (AWS, Azure, Alibaba Cloud,
+ * tokens, passwords, our HTTP headers). `GOOGLE_APPLICATION_CREDENTIALS` is a file path, not a
+ * credential, and is not one of them.
+ */
+export function isCredentialEnvName(name: string): boolean {
+  if (name === 'GOOGLE_APPLICATION_CREDENTIALS') return false;
+  return /SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|ACCESS_KEY|ACCOUNT_KEY|STORAGE_KEY|PRIVATE_KEY|CONNECTION_STRING|CREDENTIAL|HTTP_HEADERS|SAS/i.test(name);
+}
+
+// Keys that name Secrets rather than hold them.
+const SECRET_REFERENCE_KEYS = new Set(['kubernetes.env.secretKeyRef', 'kubernetes.secrets', 'kubernetes.container.image.pull-secrets']);
+
+/** Flink's `containerized.<master|taskmanager>.env.<NAME>` prefixes. */
+export const CONTAINER_ENV_PREFIXES = ['containerized.master.env.', 'containerized.taskmanager.env.'] as const;
+
+/**
+ * Keys whose values Flink itself treats as sensitive and hides in its logs and web UI
+ * (`GlobalConfiguration.isSensitive`: keys containing "password", "secret", "token", ...), plus
+ * our own secret keys and the container environment variables that carry credentials.
+ */
+export function isSensitiveKey(key: string): boolean {
+  if (SECRET_KEYS.includes(key)) return true;
+  if (SECRET_REFERENCE_KEYS.has(key)) return false;
+  for (const prefix of CONTAINER_ENV_PREFIXES) {
+    if (key.startsWith(prefix)) return isCredentialEnvName(key.slice(prefix.length));
+  }
+  return /password|secret|token|apikey|api-key|auth-params|service-key|basic-auth|jaas\.config|http-headers|fs\.azure\.account\.key|access\.key|access-key|accesskeysecret/i.test(key);
 }

@@ -1,14 +1,47 @@
-import { ConfigError, readString, type FlinkConfig } from '@flink-artifacts/core';
+import {
+  ASSUMED_FLINK_VERSION,
+  ConfigError,
+  configuredFlinkImage,
+  flinkImage,
+  imageFlinkVersion,
+  operatorFlinkVersion,
+  operatorVersionWarning,
+  parseFlinkBoolean,
+  readString,
+  type FlinkConfig,
+  type FlinkVersion,
+  type OperatorFlinkVersion,
+} from '@flink-artifacts/core';
 import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
-import type { IPod } from 'kubernetes-models/v1/Pod';
-import { flinkImage, flinkOptionsFor } from './flink-options.ts';
-import { renderPodTemplate, type Rendered, type RenderPodTemplateOptions } from './pod-template.ts';
-import { validateObjectMeta, validatePod } from './validate.ts';
+import { checkFlinkDeploymentStrict } from './flink-deployment-schema.ts';
+import { flinkOptionsFor } from './flink-options.ts';
+import { checkUpgradeMode, resolveJob, type JobOptions, type UpgradeMode } from './job-options.ts';
+import { mergePodTemplates } from './operator-merge.ts';
+import { checkTemplate, wireFetcher, type PodLike, type Rendered, type RenderPodTemplateOptions } from './pod-template.ts';
+import { literalSecretWarnings } from './warnings.ts';
+import { planWiring } from './wiring.ts';
+
+/** CPU and memory of a FlinkDeployment's JobManager or TaskManager. */
+export interface FlinkDeploymentResource {
+  memory: string;
+  cpu: number;
+}
+
+/** `spec.job` of a FlinkDeployment, the fields we set. */
+export interface FlinkDeploymentJob {
+  jarURI: string;
+  entryClass?: string;
+  args?: string[];
+  parallelism?: number;
+  initialSavepointPath?: string;
+  allowNonRestoredState?: boolean;
+  upgradeMode: UpgradeMode;
+}
 
 /**
  * The Flink Kubernetes Operator's FlinkDeployment (flink.apache.org/v1beta1), the fields we
- * set. Written from the operator's CRD reference; no maintained model package exists for it,
- * so its embedded pod template and metadata are schema-validated and the rest is typed here.
+ * set, typed from the operator's CRD reference (no maintained model package exists for it) and
+ * checked against the schema in flink-deployment-schema.ts.
  */
 export interface FlinkDeployment {
   apiVersion: 'flink.apache.org/v1beta1';
@@ -16,20 +49,23 @@ export interface FlinkDeployment {
   metadata: IObjectMeta;
   spec: {
     image: string;
-    flinkVersion: string;
+    flinkVersion: OperatorFlinkVersion;
     serviceAccount: string;
     flinkConfiguration: Record<string, string>;
-    jobManager: { resource: { memory: string; cpu: number }; podTemplate: IPod };
-    taskManager: { resource: { memory: string; cpu: number } };
-    job?: { jarURI: string; entryClass?: string; parallelism: number; upgradeMode: 'stateless' };
+    /** `kubernetes.pod-template-file.default`: both JobManager and TaskManagers. */
+    podTemplate?: PodLike;
+    jobManager: { resource: FlinkDeploymentResource; podTemplate?: PodLike };
+    taskManager: { resource: FlinkDeploymentResource; podTemplate?: PodLike };
+    job?: FlinkDeploymentJob;
   };
 }
 
 /** Options of {@link renderFlinkDeployment}. */
 export interface RenderFlinkDeploymentOptions extends RenderPodTemplateOptions {
-  readonly entryClass?: string | undefined;
-  /** The operator's `flinkVersion` enum, e.g. `v1_20`, `v2_0`. @default "v1_20" */
-  readonly flinkVersion?: string | undefined;
+  /** The job: main class, arguments, parallelism, savepoint, upgrade mode. */
+  readonly job?: JobOptions | undefined;
+  /** The Flink version the cluster runs. @default read off the image tag, else 1.20 */
+  readonly flinkVersion?: FlinkVersion | undefined;
 }
 
 // Options the FlinkDeployment carries in its own fields, or the operator sets itself.
@@ -43,57 +79,87 @@ const MAPPED_KEYS = [
   'taskmanager.memory.process.size',
   'kubernetes.jobmanager.cpu',
   'kubernetes.taskmanager.cpu',
-  'parallelism.default',
 ];
 
+/** The operator's switch between positional and by-name array merging of pod templates. */
+export const MERGE_ARRAYS_BY_NAME = 'kubernetes.operator.pod-template.merge-arrays-by-name';
+
 /**
- * A FlinkDeployment whose `spec.jobManager.podTemplate` carries the fetcher and whose
- * `spec.job.jarURI` is the fetched `local://` path.
+ * A FlinkDeployment whose JobManager pod template carries the fetcher and whose `spec.job`
+ * runs the fetched jar. Flink's templates map to the operator's fields:
+ * `kubernetes.pod-template-file.default` to `spec.podTemplate`, `.jobmanager` to
+ * `spec.jobManager.podTemplate` (with the fetcher), `.taskmanager` to
+ * `spec.taskManager.podTemplate`. The operator merges `spec.podTemplate` under the JobManager's
+ * template, so the one we emit is already that merge: merging it again changes nothing, by
+ * position or by name.
  *
  * @throws TemplateError, ConfigError, URI errors.
  */
 export function renderFlinkDeployment(options: RenderFlinkDeploymentOptions): Rendered<FlinkDeployment> {
-  const { config } = options;
-  const { manifest: podTemplate, wiring } = renderPodTemplate(options);
-  const flinkVersion = options.flinkVersion ?? 'v1_20';
-  if (!/^v\d+_\d+$/.test(flinkVersion)) throw new ConfigError(`--flink-version must look like v1_20, got ${JSON.stringify(flinkVersion)}`);
+  const { config, templates } = options;
+  const wiring = planWiring(config, options.jobUri);
+  const configuredImage = configuredFlinkImage(config);
+  const version = options.flinkVersion ?? (configuredImage === undefined ? undefined : imageFlinkVersion(configuredImage)) ?? ASSUMED_FLINK_VERSION;
+  const image = flinkImage(config, version);
+  const flinkVersion = operatorFlinkVersion(version);
+  const job = resolveJob(config, options.job);
+  if (wiring.jobUri !== null) checkUpgradeMode(config, job.upgradeMode);
+
+  const common = templates?.default === undefined ? undefined : checkTemplate(templates.default);
+  const specific = templates?.jobmanager === undefined ? undefined : checkTemplate(templates.jobmanager);
+  const taskManager = templates?.taskmanager === undefined ? undefined : checkTemplate(templates.taskmanager);
+  const byName = parseFlinkBoolean(config.get(MERGE_ARRAYS_BY_NAME), MERGE_ARRAYS_BY_NAME, false);
+  let jobManagerTemplate: PodLike | undefined = specific;
+  if (wiring.fetchesAnything) {
+    const base = common !== undefined && specific !== undefined ? (mergePodTemplates(common, specific, byName) as PodLike) : (specific ?? common ?? { spec: { containers: [] } });
+    jobManagerTemplate = wireFetcher(base, wiring, config, options, templates?.jobmanager?.path ?? templates?.default?.path);
+  }
+
   const { clusterId, namespace } = wiring.location;
+  const excluded = wiring.jobUri === null ? MAPPED_KEYS : [...MAPPED_KEYS, 'parallelism.default'];
   const deployment: FlinkDeployment = {
     apiVersion: 'flink.apache.org/v1beta1',
     kind: 'FlinkDeployment',
     metadata: { name: clusterId, namespace },
     spec: {
-      image: flinkImage(config),
+      image,
       flinkVersion,
       serviceAccount: readString(config, 'kubernetes.service-account') ?? 'flink',
-      flinkConfiguration: Object.fromEntries(flinkOptionsFor(config, wiring, MAPPED_KEYS)),
+      flinkConfiguration: Object.fromEntries(flinkOptionsFor(config, wiring, excluded)),
+      ...(common === undefined ? {} : { podTemplate: common }),
       jobManager: {
-        resource: { memory: readString(config, 'jobmanager.memory.process.size') ?? '1600m', cpu: number(config, 'kubernetes.jobmanager.cpu', 1) },
-        podTemplate,
+        resource: { memory: readString(config, 'jobmanager.memory.process.size') ?? '1600m', cpu: cpu(config, 'kubernetes.jobmanager.cpu') },
+        ...(jobManagerTemplate === undefined ? {} : { podTemplate: jobManagerTemplate }),
       },
       taskManager: {
-        resource: { memory: readString(config, 'taskmanager.memory.process.size') ?? '1728m', cpu: number(config, 'kubernetes.taskmanager.cpu', 1) },
+        resource: { memory: readString(config, 'taskmanager.memory.process.size') ?? '1728m', cpu: cpu(config, 'kubernetes.taskmanager.cpu') },
+        ...(taskManager === undefined ? {} : { podTemplate: taskManager }),
       },
       ...(wiring.jobUri === null
         ? {}
         : {
             job: {
               jarURI: wiring.jobUri,
-              ...(options.entryClass === undefined ? {} : { entryClass: options.entryClass }),
-              parallelism: number(config, 'parallelism.default', 1),
-              upgradeMode: 'stateless' as const,
+              ...(job.entryClass === undefined ? {} : { entryClass: job.entryClass }),
+              ...(job.args.length === 0 ? {} : { args: [...job.args] }),
+              ...(job.parallelism === undefined ? {} : { parallelism: job.parallelism }),
+              ...(job.savepointPath === undefined ? {} : { initialSavepointPath: job.savepointPath }),
+              ...(job.allowNonRestoredState ? { allowNonRestoredState: true } : {}),
+              upgradeMode: job.upgradeMode,
             },
           }),
     },
   };
-  validateObjectMeta(deployment.metadata, 'the FlinkDeployment metadata');
-  validatePod(podTemplate, 'the FlinkDeployment pod template');
-  return { manifest: deployment, wiring };
+  checkFlinkDeploymentStrict(deployment, 'the rendered FlinkDeployment');
+  const warnings = [...wiring.warnings, ...literalSecretWarnings(wiring, 'they are written into the FlinkDeployment\'s spec.flinkConfiguration')];
+  const versionWarning = operatorVersionWarning(flinkVersion);
+  if (versionWarning !== undefined) warnings.push(versionWarning);
+  return { manifest: deployment, wiring, warnings };
 }
 
-function number(config: FlinkConfig, key: string, fallback: number): number {
+function cpu(config: FlinkConfig, key: string): number {
   const value = readString(config, key);
-  if (value === undefined) return fallback;
+  if (value === undefined) return 1;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${key} must be a positive number, got ${JSON.stringify(value)}`, { key });
   return n;

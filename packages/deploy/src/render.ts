@@ -1,4 +1,4 @@
-import { renderDeployment } from './deployment.ts';
+import { renderDeployment, type RenderDeploymentOptions } from './deployment.ts';
 import { renderFlinkDeployment, type RenderFlinkDeploymentOptions } from './flink-deployment.ts';
 import { renderPodTemplate, type Rendered } from './pod-template.ts';
 
@@ -7,7 +7,7 @@ export const FORMATS = ['pod-template', 'deployment', 'flinkdeployment'] as cons
 export type ManifestFormat = (typeof FORMATS)[number];
 
 /** Options of every format (each uses what applies to it). */
-export type RenderOptions = RenderFlinkDeploymentOptions;
+export type RenderOptions = RenderFlinkDeploymentOptions & RenderDeploymentOptions;
 
 /** Renders one format. */
 export function renderManifest(format: ManifestFormat, options: RenderOptions): Rendered<object> {

@@ -26,7 +26,7 @@ import {
 } from '@flink-artifacts/core';
 import { createDriverPicker, storageOptionsFromConfig, type StorageOptions } from '@flink-artifacts/storage';
 import { PartialDownload, algorithmsFor, diskError, sweepAbandonedTempFiles } from './partial-download.ts';
-import { planFetch, plannedArtifacts, type FetchPlan, type PlannedArtifact } from './plan.ts';
+import { planFetch, plannedArtifacts, type FetchPlan, type PlannedArtifact } from '@flink-artifacts/core';
 import { currentBootId, readRecord, recordMatches, removeRecord, uriKey, writeRecord, writtenThisBoot } from './record.ts';
 
 /** How one artifact ended. */

@@ -8,4 +8,4 @@ export {
   type FetchOptions,
   type FetchReport,
 } from './fetch.ts';
-export { planFetch, plannedArtifacts, type ArtifactRole, type FetchPlan, type PlanFetchOptions, type PlannedArtifact } from './plan.ts';
+export { planFetch, plannedArtifacts, type ArtifactRole, type FetchPlan, type PlanFetchOptions, type PlannedArtifact } from '@flink-artifacts/core';

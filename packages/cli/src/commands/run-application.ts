@@ -2,18 +2,20 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UploadFailedError, uploadArtifacts } from '@flink-artifacts/client';
-import { FlinkKeys, UsageError, formatFlinkList, parseFlinkBoolean } from '@flink-artifacts/core';
-import type { Argv } from 'yargs';
+import { FlinkKeys, UsageError, flinkRunAction, formatFlinkList, parseFlinkBoolean, readString } from '@flink-artifacts/core';
+import type { Argv, Options } from 'yargs';
 import { dynamicProperties } from '../argv.ts';
 import { ExitCode, exitCodeFor, printError } from '../exit.ts';
+import { displayCommand, flinkCommandArgs, withoutTarget } from '../flink-command.ts';
+import { jobAndArguments, loadFlinkContext, misplacedOptionWarnings } from '../flink-context.ts';
 import type { CliIo } from '../io.ts';
 import { toYaml, writeFileAtomic } from '../manifest-io.ts';
-import { loadConfig, withFlinkOptions, type FlinkArgs } from '../options.ts';
+import { FLINK_OPTIONS, ownOptionSpecs, withFlinkOptions, type FlinkArgs } from '../options.ts';
 import { createProgress } from '../progress.ts';
 import { shellQuote } from '../shell.ts';
-import { renderOptionsFor, withWiringOptions, type WiringArgs } from './render.ts';
+import { checkArtifacts, renderOptionsFor, WIRING_OPTIONS, type WiringArgs } from './render.ts';
 import { uploadLine } from './upload.ts';
 
 /** Parsed arguments of `flink-artifacts run-application`. */
@@ -23,15 +25,31 @@ export interface RunApplicationArgs extends FlinkArgs, WiringArgs {
   podTemplateOut?: string | undefined;
 }
 
+/** Options of `run-application` only. */
+export const RUN_APPLICATION_OPTIONS = {
+  'dry-run': { type: 'boolean', default: false, describe: 'Print the flink command and the pod template instead of running; upload nothing' },
+  'pod-template-out': { type: 'string', requiresArg: true, describe: 'Keep the rendered pod template in this file (also with --dry-run) [default: a temporary file, removed afterwards]' },
+  check: { type: 'boolean', default: true, describe: 'Check first that every remote artifact exists (one HEAD each); --no-check skips it' },
+} as const satisfies Record<string, Options>;
+
+/** Our own options of `run-application`, for the Flink-syntax argv splitter. */
+export const RUN_APPLICATION_OWN_OPTIONS = ownOptionSpecs(FLINK_OPTIONS, WIRING_OPTIONS, RUN_APPLICATION_OPTIONS);
+
 export const runApplicationCommand = {
   command: 'run-application [job-uri]',
-  describe: 'Upload (if kubernetes.artifacts.local-upload-enabled), render the JobManager pod template, run flink run-application',
+  describe: 'Upload (if kubernetes.artifacts.local-upload-enabled), render the JobManager pod template, submit with $FLINK_HOME/bin/flink',
   builder: (yargs: Argv): Argv<RunApplicationArgs> =>
-    withWiringOptions(withFlinkOptions(yargs))
+    (withFlinkOptions(yargs).options({ ...WIRING_OPTIONS, ...RUN_APPLICATION_OPTIONS }) as unknown as Argv<RunApplicationArgs>)
       .positional('job-uri', { type: 'string', describe: 'The job jar [default: the single entry of pipeline.jars]' })
-      .option('dry-run', { type: 'boolean', default: false, describe: 'Print the flink command and the pod template instead of running; upload nothing' })
-      .option('pod-template-out', { type: 'string', requiresArg: true, describe: 'Keep the rendered pod template in this file [default: a temporary file, removed afterwards]' })
-      .example('$0 run-application local:///tmp/job.jar -Dkubernetes.cluster-id=my-app -Dkubernetes.artifacts.local-upload-enabled=true -Dkubernetes.artifacts.local-upload-target=s3://bucket/jobs/', 'the flow of Flink\'s docs in one step'),
+      .epilogue(
+        'Syntax as bin/flink run: [OPTIONS] [JOB_URI] [PROGRAM ARGUMENTS]; everything after the jar (or after --) is the program\'s. ' +
+          'Flink\'s run options (-c/--class, -p/--parallelism, -s/--fromSavepoint, -n/--allowNonRestoredState, -d, -C, -cm, -rm, -py...) are passed to bin/flink. ' +
+          'Flink 1.20 and 2.x are submitted with `flink run --target kubernetes-application`, 1.19 and older with `flink run-application`.',
+      )
+      .example(
+        '$0 run-application -Dkubernetes.cluster-id=my-app -Dkubernetes.artifacts.local-upload-enabled=true -Dkubernetes.artifacts.local-upload-target=s3://bucket/jobs/ --fetcher-image registry.example.com/flink-artifacts-fetcher:0.1.0 local:///tmp/job.jar --input s3://in',
+        'the flow of Flink\'s docs in one step, with program arguments',
+      ),
 };
 
 // Options this command sets itself; the user's values are replaced, not passed twice.
@@ -39,15 +57,28 @@ const REWRITTEN = new Set<string>([FlinkKeys.artifactList, FlinkKeys.pipelineJar
 
 export async function runRunApplication(args: RunApplicationArgs, io: CliIo, secrets: string[]): Promise<number> {
   const dryRun = args.dryRun === true;
+  const run = args.flinkRun ?? { own: [], flinkOptions: [], jobUri: undefined, programArgs: [], separated: false };
   let createdDir: string | undefined;
   try {
-    const config = await loadConfig(args, io, secrets);
+    const context = await loadFlinkContext(args, io, secrets, !dryRun);
+    const { config } = context;
+    const flinkOptions = withoutTarget(run.flinkOptions);
+    const { jobUri: givenJobUri, programArgs } = jobAndArguments(run, config);
+    const warnings = [...context.warnings, ...misplacedOptionWarnings(run, RUN_APPLICATION_OWN_OPTIONS.flatMap((spec) => spec.names))];
+    for (const warning of warnings) io.stderr.write(`flink-artifacts: warning: ${warning}\n`);
     const uploadEnabled = parseFlinkBoolean(config.get(FlinkKeys.localUploadEnabled), FlinkKeys.localUploadEnabled, false);
 
-    // 1. Upload local artifacts, as Flink's client would, but comparing and verifying.
+    // 1. Before anything moves: every remote artifact that is not ours to upload must exist.
+    if (args.check !== false) await checkArtifacts(config, givenJobUri, io);
+
+    // 2. Upload local artifacts, as Flink's client would, but comparing and verifying.
     let effective = config;
-    let jobUri = args.jobUri;
+    let jobUri = givenJobUri;
     if (uploadEnabled) {
+      const target = readString(config, FlinkKeys.localUploadTarget);
+      if (target?.startsWith('file:')) {
+        io.stderr.write(`flink-artifacts: warning: ${FlinkKeys.localUploadTarget} ${target} is a directory on this machine: pods cannot read it unless it is a volume they mount\n`);
+      }
       const progress = createProgress(io.stderr, uploadLine, (result) => result.uri);
       try {
         const report = await uploadArtifacts({ config, jobUri, dryRun, onEvent: progress.onEvent, ...(io.signal ? { signal: io.signal } : {}) });
@@ -61,53 +92,63 @@ export async function runRunApplication(args: RunApplicationArgs, io: CliIo, sec
       }
     }
 
-    // 2. The JobManager pod template with the fetcher.
+    // 3. The JobManager pod template with the fetcher.
     const { renderPodTemplate } = await import('@flink-artifacts/deploy');
-    const { manifest, wiring } = renderPodTemplate(await renderOptionsFor({ ...args, jobUri }, effective, io));
-    for (const warning of wiring.warnings) io.stderr.write(`flink-artifacts: warning: ${warning}\n`);
+    const { manifest, wiring, warnings: renderWarnings } = renderPodTemplate(await renderOptionsFor(args, context, effective, jobUri, programArgs, io, ['jobmanager', 'default']));
+    for (const warning of renderWarnings) io.stderr.write(`flink-artifacts: warning: ${warning}\n`);
     const yaml = toYaml(manifest);
-    let templatePath: string;
+    let templatePath: string | undefined;
     if (args.podTemplateOut !== undefined) {
       templatePath = resolve(io.cwd, args.podTemplateOut);
-    } else {
+      await writeFileAtomic(templatePath, yaml);
+    } else if (!dryRun) {
       createdDir = join(tmpdir(), `flink-artifacts-${wiring.location.clusterId}-${randomBytes(4).toString('hex')}`);
       templatePath = join(createdDir, 'jobmanager-pod-template.yaml');
+      await mkdir(createdDir, { recursive: true });
+      await writeFileAtomic(templatePath, yaml);
     }
 
-    // 3. Flink's own client, with the user's options and ours.
-    const flinkHome = io.env.FLINK_HOME;
-    const flink = flinkHome ? join(flinkHome, 'bin', 'flink') : '$FLINK_HOME/bin/flink';
-    const flinkArgs = [
-      'run-application',
-      '--target',
-      'kubernetes-application',
-      ...dynamicProperties(args.D)
-        .filter((entry) => !REWRITTEN.has(entry.slice(0, entry.indexOf('=')).trim()))
-        .map((entry) => `-D${entry}`),
-      `-Dkubernetes.pod-template-file.jobmanager=${templatePath}`,
-      ...(wiring.artifactList.length > 0 ? [`-D${FlinkKeys.artifactList}=${formatFlinkList(wiring.artifactList)}`] : []),
-      // The upload is done: Flink must not try to upload the rewritten local:// paths.
-      ...(uploadEnabled ? [`-D${FlinkKeys.localUploadEnabled}=false`] : []),
-      ...(wiring.jobUri === null ? [] : [wiring.jobUri]),
-    ];
-    const commandLine = [flink, ...flinkArgs].map((word) => (word === flink && !flinkHome ? word : shellQuote(word))).join(' ');
+    // 4. Flink's own client, with the user's options and ours, in the form its version takes.
+    const flinkArgs = flinkCommandArgs({
+      action: flinkRunAction(context.client.version),
+      dynamicProperties: [
+        ...dynamicProperties(args.D)
+          .filter((entry) => {
+            const key = entry.slice(0, entry.indexOf('=')).trim();
+            // Our own options are the init container's (its arguments carry them); Flink has no use for them.
+            return !REWRITTEN.has(key) && !key.startsWith('flink-artifacts.');
+          })
+          .map((entry) => `-D${entry}`),
+        `-Dkubernetes.pod-template-file.jobmanager=${templatePath ?? '<the template below>'}`,
+        ...(wiring.artifactList.length > 0 ? [`-D${FlinkKeys.artifactList}=${formatFlinkList(wiring.artifactList)}`] : []),
+        // The upload is done: Flink must not try to upload the rewritten local:// paths.
+        ...(uploadEnabled ? [`-D${FlinkKeys.localUploadEnabled}=false`] : []),
+      ],
+      flinkOptions,
+      jobUri: wiring.jobUri,
+      programArgs,
+    });
+    const flinkHome = context.flinkHome;
+    const flink = flinkHome === undefined ? '$FLINK_HOME/bin/flink' : join(flinkHome, 'bin', 'flink');
+    const confDir = args.confDir === undefined ? undefined : resolve(io.cwd, args.confDir);
+    const commandLine = `${flinkHome === undefined ? flink : shellQuote(flink)} ${displayCommand(flinkArgs)}`;
+    const out = io.dataOut ?? io.stdout;
 
     if (dryRun) {
-      io.stdout.write(`${args.confDir === undefined ? '' : `FLINK_CONF_DIR=${shellQuote(resolve(io.cwd, args.confDir))} `}${commandLine}\n\n# ${templatePath}\n${yaml}`);
+      const header = templatePath === undefined ? '# <the template below> (not written: pass --pod-template-out FILE to keep it)' : `# ${templatePath}`;
+      out.write(`${confDir === undefined ? '' : `FLINK_CONF_DIR=${shellQuote(confDir)} `}${commandLine}\n\n${header}\n${yaml}`);
       return ExitCode.ok;
     }
-    if (!flinkHome) throw new UsageError('FLINK_HOME is not set: run-application runs $FLINK_HOME/bin/flink', { hint: 'point FLINK_HOME at a Flink distribution, or use --dry-run' });
-
-    await mkdir(dirname(templatePath), { recursive: true });
-    await writeFileAtomic(templatePath, yaml);
+    if (flinkHome === undefined) throw new UsageError('FLINK_HOME is not set: run-application runs $FLINK_HOME/bin/flink');
     io.stderr.write(`flink-artifacts: running ${commandLine}\n`);
-    return await runFlink(flink, flinkArgs, io, args.confDir === undefined ? undefined : resolve(io.cwd, args.confDir));
+    return await runFlink(flink, flinkArgs, io, confDir);
   } catch (error) {
     if (error instanceof UploadFailedError && !io.signal?.aborted) {
       io.stderr.write(`flink-artifacts: upload failed, flink was not run: ${error.message}\n`);
       return ExitCode.failure;
     }
     printError(error, io, false);
+    if (!io.signal?.aborted) io.stderr.write('flink-artifacts: flink was not run\n');
     return exitCodeFor(error, io.signal);
   } finally {
     if (createdDir !== undefined) await rm(createdDir, { recursive: true, force: true });

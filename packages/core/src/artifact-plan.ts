@@ -1,17 +1,9 @@
-import {
-  FlinkKeys,
-  RawHttpDisabledError,
-  assertNoNameClash,
-  parseArtifactUri,
-  readArtifactList,
-  readClusterLocation,
-  readHttpSettings,
-  readJobUri,
-  targetPath,
-  type ArtifactUri,
-  type ClusterLocation,
-  type FlinkConfig,
-} from '@flink-artifacts/core';
+import type { FlinkConfig } from './config.ts';
+import { RawHttpDisabledError } from './errors.ts';
+import { assertNoNameClash } from './name-clash.ts';
+import { FlinkKeys, readArtifactList, readClusterLocation, readHttpSettings, readJobUri, type ClusterLocation } from './options.ts';
+import { targetPath } from './paths.ts';
+import { parseArtifactUri, type ArtifactUri } from './uri.ts';
 
 /** Whether an artifact is the job jar or an entry of `user.artifacts.artifact-list`. */
 export type ArtifactRole = 'job' | 'artifact';
@@ -29,7 +21,10 @@ export interface PlannedArtifact {
   readonly path: string;
 }
 
-/** Everything a fetch will do, decided before any byte moves. */
+/**
+ * The artifact set of a job, as the fetcher will fetch it and deploy wires it: decided before
+ * any byte moves.
+ */
 export interface FetchPlan {
   readonly location: ClusterLocation;
   /** The job jar, if one was given (JOB_URI or `pipeline.jars`). */
