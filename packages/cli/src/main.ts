@@ -16,14 +16,15 @@ export { ExitCode } from './exit.ts';
 export const VERSION = '0.1.0';
 
 /**
- * Runs the `flink-artifacts` command line. Never exits the process and never touches globals:
- * everything goes through `io`, so tests run it in-process.
- *
- * @returns the exit code: 0 ok, 1 runtime failure, 2 usage or config error, 130/143 on signals.
+ * Parsed options by name (yargs' camel-cased keys plus `_`), and for `render`/`run-application`
+ * the Flink-syntax part (`flinkRun`). Typed here, not as yargs' own type, so that the package's
+ * declarations need no yargs types.
  */
+export type ParsedArguments = { readonly [name: string]: unknown };
+
 /** What the command line asks for: a command with its arguments, or text to print (help, version, usage error). */
 export type ParsedCommandLine =
-  | { readonly kind: 'command'; readonly command: string; readonly args: Arguments }
+  | { readonly kind: 'command'; readonly command: string; readonly args: ParsedArguments }
   | { readonly kind: 'output'; readonly text: string; readonly exitCode: number };
 
 /**

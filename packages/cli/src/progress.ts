@@ -1,14 +1,7 @@
+import type { TransferEvent } from '@flink-artifacts/core';
 import type { ArtifactResult } from '@flink-artifacts/fetcher';
 import { formatBytes, formatDuration } from './format.ts';
 import type { OutputStream } from './io.ts';
-
-/** The events both transfers emit (fetch and upload), with their own result type. */
-export type TransferEvent<R> =
-  | { readonly type: 'planned'; readonly total: number }
-  | { readonly type: 'start'; readonly uri: string; readonly size: number | undefined }
-  | { readonly type: 'progress'; readonly uri: string; readonly bytes: number }
-  | { readonly type: 'retry'; readonly uri: string; readonly attempt: number; readonly maxAttempts: number; readonly delayMs: number; readonly reason: string }
-  | { readonly type: 'done'; readonly result: R };
 
 /** The log line of a retry: what failed, which attempt, when the next one starts. */
 export function retryLine(event: Extract<TransferEvent<unknown>, { type: 'retry' }>): string {

@@ -1,16 +1,5 @@
-import {
-  AbortedError,
-  ArtifactNotFoundError,
-  FlinkArtifactsError,
-  failureSummary,
-  readTransferPolicy,
-  withRetries,
-  type ArtifactUri,
-  type DriverPicker,
-  type FlinkConfig,
-} from '@flink-artifacts/core';
-import { createDriverPicker, storageOptionsFromConfig } from '@flink-artifacts/storage';
-import pLimit from 'p-limit';
+import { ArtifactNotFoundError, FlinkArtifactsError, readTransferPolicy, runTransfers, type ArtifactUri, type DriverPicker, type FlinkConfig } from '@flink-artifacts/core';
+import { openDrivers } from '@flink-artifacts/storage';
 
 /** Options of {@link checkRemoteArtifacts}. */
 export interface CheckRemoteOptions {
@@ -55,32 +44,34 @@ export class RemoteCheckFailedError extends FlinkArtifactsError {
 export async function checkRemoteArtifacts(options: CheckRemoteOptions): Promise<number> {
   const remote = options.uris.filter((uri) => uri.location.scheme !== 'local' && uri.location.scheme !== 'file');
   if (remote.length === 0) return 0;
-  const policy = readTransferPolicy(options.config);
-  const drivers = options.drivers ?? createDriverPicker(await storageOptionsFromConfig(options.config));
-  const limit = pLimit(options.concurrency ?? 8);
-  const problems: CheckProblem[] = [];
+  const drivers = await openDrivers(options.config, { given: options.drivers });
   try {
-    await Promise.all(
-      remote.map((uri) =>
-        limit(async () => {
-          try {
-            const ref = { location: uri.location, display: uri.display };
-            const driver = await drivers.driverFor(uri.location);
-            const found = await withRetries(() => driver.stat(ref, { signal: options.signal }), { policy, signal: options.signal });
-            if (found === undefined) throw new ArtifactNotFoundError(`${uri.display}: not found`);
-          } catch (error) {
-            problems.push({ uri: uri.display, ...failureSummary(error, uri.display, options.signal?.aborted === true) });
-          }
-        }),
-      ),
+    const results = await runTransfers<ArtifactUri, CheckResult>(
+      {
+        items: remote,
+        displayOf: (uri) => uri.display,
+        async transfer(uri, context): Promise<CheckResult> {
+          const driver = await drivers.picker.driverFor(uri.location);
+          const found = await context.retry(() => context.timed((signal) => driver.stat(uri, { signal })));
+          if (found === undefined) throw new ArtifactNotFoundError(`${uri.display}: not found`);
+          return { uri: uri.display, status: 'exists', bytes: 0 };
+        },
+        failed: (uri, error) => ({ uri: uri.display, status: 'failed', bytes: 0, error }),
+      },
+      { concurrency: options.concurrency ?? 8, policy: readTransferPolicy(options.config), signal: options.signal, abortedMessage: 'artifact check aborted' },
     );
+    const problems = results.flatMap((result) => (result.error === undefined ? [] : [{ uri: result.uri, ...result.error }]));
+    if (problems.length > 0) throw new RemoteCheckFailedError(problems, remote.length);
+    return remote.length;
   } finally {
-    if (options.drivers === undefined) await drivers.close();
+    await drivers.close();
   }
-  if (options.signal?.aborted) throw new AbortedError('artifact check aborted');
-  if (problems.length > 0) {
-    const order = new Map(remote.map((uri, i) => [uri.display, i]));
-    throw new RemoteCheckFailedError(problems.sort((a, b) => order.get(a.uri)! - order.get(b.uri)!), remote.length);
-  }
-  return remote.length;
+}
+
+/** The check's result for one artifact. */
+interface CheckResult {
+  readonly uri: string;
+  readonly status: 'exists' | 'failed';
+  readonly bytes: number;
+  readonly error?: { readonly code: string; readonly message: string };
 }

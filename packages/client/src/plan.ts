@@ -1,12 +1,12 @@
 import {
   FlinkKeys,
+  artifactEntries,
   assertNoNameClash,
   destinationIn,
-  parseArtifactUri,
   parseFlinkBoolean,
   parseUploadTarget,
-  readArtifactList,
-  readJobUri,
+  readArtifactSet,
+  type ArtifactEntry,
   type ArtifactUri,
   type FlinkConfig,
   type UploadDestination,
@@ -38,7 +38,10 @@ export interface UploadPlan {
   readonly target: UploadTarget | undefined;
   readonly overwrite: boolean;
   readonly job: PlannedUpload | undefined;
+  /** The distinct list entries (an entry identical to the job or an earlier one is transferred once). */
   readonly artifacts: readonly PlannedUpload[];
+  /** `user.artifacts.artifact-list` rewritten, entry for entry, in order. */
+  readonly artifactList: readonly string[];
 }
 
 /**
@@ -50,24 +53,22 @@ export interface UploadPlan {
  *   parseArtifactUri, NameClashError when two artifacts would share a file name in the pod.
  */
 export function planUpload(config: FlinkConfig, jobUri?: string): UploadPlan {
-  const jobText = readJobUri(config, jobUri);
-  const listed = readArtifactList(config);
+  const set = readArtifactSet(config, jobUri);
   const overwrite = parseFlinkBoolean(config.get(FlinkKeys.localUploadOverwrite), FlinkKeys.localUploadOverwrite, false);
-  const parsed = [...(jobText === undefined ? [] : [{ role: 'job' as const, uri: parseArtifactUri(jobText) }]), ...listed.map((raw) => ({ role: 'artifact' as const, uri: parseArtifactUri(raw) }))];
-
-  const anyLocal = parsed.some(({ uri }) => uri.location.scheme === 'local');
+  const entries = artifactEntries(set);
+  const anyLocal = entries.some(({ uri }) => uri.location.scheme === 'local');
   const target = anyLocal ? parseUploadTarget(config.get(FlinkKeys.localUploadTarget)) : undefined;
 
-  const planned: PlannedUpload[] = parsed.map(({ role, uri }) => {
+  const plan = ({ role, uri }: ArtifactEntry): PlannedUpload => {
     if (uri.location.scheme !== 'local' || target === undefined) return { role, action: 'pass', uri, rewritten: uri.raw };
     const destination = destinationIn(target, uri.fileName);
     const rewritten = uri.sha256 === undefined ? destination.uri : `${destination.uri}#sha256=${uri.sha256}`;
     return { role, action: 'upload', uri, sourcePath: uri.location.path, destination, rewritten };
-  });
-
+  };
+  const job = set.job === undefined ? undefined : plan(set.job);
+  const artifacts = set.artifacts.map(plan);
   // After the upload every entry is fetched into one directory: names must not collide there.
-  assertNoNameClash(planned.map((item) => item.uri));
-
-  const job = jobText === undefined ? undefined : planned[0];
-  return { target, overwrite, job, artifacts: job === undefined ? planned : planned.slice(1) };
+  assertNoNameClash(artifactEntries({ job, artifacts }).map((item) => item.uri));
+  const rewritten = new Map(artifactEntries({ job, artifacts }).map((item) => [item.uri.raw, item.rewritten]));
+  return { target, overwrite, job, artifacts, artifactList: set.listed.map((uri) => rewritten.get(uri.raw)!) };
 }

@@ -1,10 +1,6 @@
 import { createReadStream, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import pLimit from 'p-limit';
 import {
-  AbortedError,
-  AccessDeniedError,
-  ArtifactNotFoundError,
   ChecksumMismatchError,
   BatchFailedError,
   FlinkKeys,
@@ -13,10 +9,12 @@ import {
   TargetExistsError,
   TransferError,
   compareChecksums,
+  fileSystemError,
   hashFile,
-  describeError,
-  failureSummary,
+  isFlinkArtifactsError,
   readTransferPolicy,
+  runTransfers,
+  withRequestTimeout,
   withRetries,
   type ArtifactLocation,
   type ChecksumAlgorithm,
@@ -24,12 +22,14 @@ import {
   type ObjectRef,
   type TransferPolicy,
   type DriverPicker,
-  type FlinkConfig,
   type RemoteObject,
   type StorageDriver,
+  type TransferContext,
+  type TransferEvent,
+  type TransferOptions,
   type UploadSource,
 } from '@flink-artifacts/core';
-import { createDriverPicker, storageOptionsFromConfig, type StorageOptions } from '@flink-artifacts/storage';
+import { openDrivers, type StorageOptions } from '@flink-artifacts/storage';
 import { defaultCacheFile, openChecksumCache, type ChecksumCache } from './checksum-cache.ts';
 import { planUpload, type PlannedUpload, type UploadPlan } from './plan.ts';
 
@@ -71,32 +71,15 @@ export interface UploadReport {
   readonly items: UploadItemResult[];
 }
 
-/** Progress of an upload. */
-export type UploadEvent =
-  | { readonly type: 'planned'; readonly plan: UploadPlan; readonly total: number }
-  | { readonly type: 'start'; readonly uri: string; readonly size: number }
-  | { readonly type: 'progress'; readonly uri: string; readonly bytes: number }
-  | { readonly type: 'retry'; readonly uri: string; readonly attempt: number; readonly maxAttempts: number; readonly delayMs: number; readonly reason: string }
-  | { readonly type: 'done'; readonly result: UploadItemResult };
+/** Progress of an upload: the engine's events. */
+export type UploadEvent = TransferEvent<UploadItemResult>;
 
 /** Options of {@link uploadArtifacts}. */
-export interface UploadOptions {
-  /** Flink configuration (merged: config file, then `-D`). */
-  readonly config: FlinkConfig;
-  /** JOB_URI. @default the single entry of `pipeline.jars` */
-  readonly jobUri?: string | undefined;
-  /** Uploads at once. @default 8 */
-  readonly concurrency?: number;
+export interface UploadOptions extends TransferOptions<UploadItemResult> {
   /** Look, compare and report; write nothing. @default false */
   readonly dryRun?: boolean;
-  readonly signal?: AbortSignal;
-  readonly onEvent?: (event: UploadEvent) => void;
-  /** Storage drivers. @default built from `config` */
-  readonly drivers?: DriverPicker;
   /** Extra storage options when drivers are built from `config`. */
   readonly storage?: Omit<StorageOptions, 's3'>;
-  /** Retries and timeouts. @default from `flink-artifacts.retry.*` / `flink-artifacts.timeout.*` */
-  readonly policy?: TransferPolicy;
   /**
    * File of remembered local checksums (so unchanged jars are not read again), or false for
    * none. @default FLINK_ARTIFACTS_CACHE_DIR, $XDG_CACHE_HOME or ~/.cache, flink-artifacts/checksums.json
@@ -132,37 +115,34 @@ export async function uploadArtifacts(options: UploadOptions): Promise<UploadRep
   const plan = planUpload(options.config, options.jobUri);
   const concurrency = options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
   const policy = options.policy ?? readTransferPolicy(options.config);
-  const drivers = options.drivers ?? createDriverPicker({ ...(await storageOptionsFromConfig(options.config, options.storage)), maxSockets: Math.max(concurrency * 4, 16) });
-  const ownsDrivers = options.drivers === undefined;
-  const emit = options.onEvent ?? (() => undefined);
+  const opened = await openDrivers(options.config, { given: options.drivers, storage: options.storage, maxSockets: Math.max(concurrency * 4, 16) });
+  const drivers = opened.picker;
   const dryRun = options.dryRun === true;
   const items = plan.job === undefined ? [...plan.artifacts] : [plan.job, ...plan.artifacts];
-  emit({ type: 'planned', plan, total: items.length });
 
   const uploads = items.filter((item) => item.action === 'upload').length;
   const cache = uploads === 0 || options.checksumCache === false ? undefined : await openChecksumCache(options.checksumCache ?? defaultCacheFile());
   try {
     const listing = await listTarget(plan, drivers, policy, options.signal);
-    const limit = pLimit(concurrency);
-    const results = await Promise.all(
-      items.map((item) =>
-        limit(async (): Promise<UploadItemResult> => {
-          let result: UploadItemResult;
-          try {
-            options.signal?.throwIfAborted();
-            result = item.action === 'pass' ? passed(item) : await uploadOne(item, { drivers, plan, dryRun, signal: options.signal, emit, policy, listing, cache });
-          } catch (error) {
-            result = failedResult(item, error, options.signal);
-          }
-          emit({ type: 'done', result });
-          return result;
+    const results = await runTransfers(
+      {
+        items,
+        displayOf: (item) => item.uri.display,
+        transfer: async (item, context) => (item.action === 'pass' ? passed(item) : uploadOne(item, context, { drivers, plan, dryRun, listing, cache })),
+        failed: (item, error) => ({
+          role: item.role,
+          source: item.uri.display,
+          uri: item.action === 'upload' ? item.destination.display : item.uri.display,
+          status: 'failed' as const,
+          bytes: 0,
+          error,
         }),
-      ),
+      },
+      { concurrency, policy, signal: options.signal, onEvent: options.onEvent, abortedMessage: 'upload aborted' },
     );
-    if (options.signal?.aborted) throw new AbortedError('upload aborted');
     const report: UploadReport = {
       jobUri: plan.job?.rewritten ?? null,
-      artifactList: plan.artifacts.map((item) => item.rewritten),
+      artifactList: [...plan.artifactList],
       uploaded: results.filter((r) => r.status === 'uploaded').map((r) => r.uri),
       skipped: results.filter((r) => r.status === 'skipped').map((r) => r.uri),
       bytes: results.reduce((sum, r) => sum + r.bytes, 0),
@@ -173,17 +153,15 @@ export async function uploadArtifacts(options: UploadOptions): Promise<UploadRep
     return report;
   } finally {
     await cache?.save();
-    if (ownsDrivers) await drivers.close();
+    await opened.close();
   }
 }
 
-interface Context {
+/** What every artifact of one upload shares. */
+interface Shared {
   readonly drivers: DriverPicker;
   readonly plan: UploadPlan;
   readonly dryRun: boolean;
-  readonly signal: AbortSignal | undefined;
-  readonly emit: (event: UploadEvent) => void;
-  readonly policy: TransferPolicy;
   /** What one listing of the target said, by key (or path); undefined when not listed. */
   readonly listing: Map<string, RemoteObject> | undefined;
   readonly cache: ChecksumCache | undefined;
@@ -207,10 +185,15 @@ async function listTarget(plan: UploadPlan, drivers: DriverPicker, policy: Trans
   const driver = await drivers.driverFor(first.location);
   if (driver.list === undefined) return undefined;
   const prefix = prefixRef(plan.target);
-  return withRetries(() => driver.list!(prefix, { signal }), { policy, signal }).catch((error: unknown) => {
-    if (signal?.aborted) throw error;
-    return undefined;
-  });
+  return withRetries(() => withRequestTimeout((requestSignal) => driver.list!(prefix, { signal: requestSignal }), policy.connectTimeoutMs, signal, prefix.display), { policy, signal }).catch(
+    (error: unknown) => {
+      if (signal?.aborted) throw error;
+      // Only a listing the store cannot give (not allowed, not supported) falls back to looks;
+      // a failure of the store itself is the upload's failure, not silently swallowed.
+      if (isFlinkArtifactsError(error) && (error.code === 'ERR_ACCESS_DENIED' || error.code === 'ERR_ARTIFACT_NOT_FOUND')) return undefined;
+      throw error;
+    },
+  );
 }
 
 function prefixRef(target: NonNullable<UploadPlan['target']>): ObjectRef {
@@ -234,73 +217,75 @@ function keyOf(location: ArtifactLocation): string {
   }
 }
 
-async function uploadOne(item: Upload, context: Context): Promise<UploadItemResult> {
-  const local = await LocalArtifact.open(item, context.cache);
-  const driver = await context.drivers.driverFor(item.destination.location);
+async function uploadOne(item: Upload, context: TransferContext, shared: Shared): Promise<UploadItemResult> {
+  const local = await LocalArtifact.open(item, shared.cache);
+  const driver = await shared.drivers.driverFor(item.destination.location);
   if (driver.write === undefined) throw new TransferError(`${item.destination.display}: the ${driver.name} store cannot be written to`);
   // Each attempt looks again before it writes: a failed attempt may have written after all.
-  let listed = context.listing;
-  return withRetries(
-    async () => {
-      const attempt = uploadAttempt(item, local, driver, context, listed);
-      listed = undefined;
-      return attempt;
-    },
-    {
-      policy: context.policy,
-      signal: context.signal,
-      onRetry: (notice) =>
-        context.emit({ type: 'retry', uri: item.destination.display, attempt: notice.attempt, maxAttempts: notice.maxAttempts, delayMs: notice.delayMs, reason: describeError(notice.error) }),
-    },
-  );
+  let listed = shared.listing;
+  return context.retry(async () => {
+    const attempt = uploadAttempt(item, local, driver, context, shared, listed);
+    listed = undefined;
+    return attempt;
+  });
 }
 
-async function uploadAttempt(item: Upload, local: LocalArtifact, driver: StorageDriver, context: Context, listing: Map<string, RemoteObject> | undefined): Promise<UploadItemResult> {
+async function uploadAttempt(
+  item: Upload,
+  local: LocalArtifact,
+  driver: StorageDriver,
+  context: TransferContext,
+  shared: Shared,
+  listing: Map<string, RemoteObject> | undefined,
+): Promise<UploadItemResult> {
   const base = { role: item.role, source: item.uri.display, uri: item.destination.display };
   const write = driver.write!.bind(driver);
-  const look = (): Promise<RemoteObject | undefined> => driver.stat(item.destination, { signal: context.signal });
+  const look = (): Promise<RemoteObject | undefined> => context.timed((signal) => driver.stat(item.destination, { signal }));
+  const compare = (remote: RemoteObject): Promise<'same' | 'different' | 'unknown'> => compareRemote(remote, local, driver, item, context);
+  // A #sha256 pin is checked against the file every time, whatever is remembered or cached.
+  if (item.uri.sha256 !== undefined) await local.verifyPin();
 
   let remote = listing === undefined ? await look() : listing.get(keyOf(item.destination.location));
-  let verdict = remote === undefined ? undefined : await compareRemote(remote, local, driver, item, context.signal);
+  let verdict = remote === undefined ? undefined : await compare(remote);
   // A listing states less than a look (no metadata; an ETag that may not be an MD5): only a
   // match is taken from it, anything else is looked at again.
   if (listing !== undefined && remote !== undefined && verdict !== 'same') {
     remote = await look();
-    verdict = remote === undefined ? undefined : await compareRemote(remote, local, driver, item, context.signal);
+    verdict = remote === undefined ? undefined : await compare(remote);
   }
-  if (item.uri.sha256 !== undefined) await local.checksums(['sha256']);
 
   let ifAbsent = true;
   let reason: string | undefined;
   if (remote !== undefined && verdict !== undefined) {
-    if (verdict === 'same') return { ...base, status: context.dryRun ? 'would-skip' : 'skipped', bytes: 0, reason: 'identical object already there' };
-    if (!context.plan.overwrite) throw refuseExisting(item, verdict, remote, local.size);
+    if (verdict === 'same') return { ...base, status: shared.dryRun ? 'would-skip' : 'skipped', bytes: 0, reason: 'identical object already there' };
+    if (!shared.plan.overwrite) throw refuseExisting(item, verdict, remote, local.size);
     ifAbsent = false;
     reason = `replacing ${verdict === 'different' ? 'different' : 'unverifiable'} content (${FlinkKeys.localUploadOverwrite}=true)`;
   }
-  if (context.dryRun) return { ...base, status: 'would-upload', bytes: 0, ...(reason ? { reason } : {}) };
+  if (shared.dryRun) return { ...base, status: 'would-upload', bytes: 0, ...(reason ? { reason } : {}) };
 
   const checksums = await local.checksums(driver.writeChecksums?.(local.size) ?? ['sha256', 'md5']);
-  context.emit({ type: 'start', uri: item.destination.display, size: local.size });
+  context.started(local.size);
   const source: UploadSource = {
     size: local.size,
     open: (range) => createReadStream(item.sourcePath, { highWaterMark: 1024 * 1024, ...(range ?? {}) }),
   };
+  // A server that stops reading (or never answers once the body is sent) ends the attempt after
+  // the idle timeout, on every store; the attempt is then retried.
+  const watch = context.watchIdle('sent');
   try {
-    await write(item.destination, source, {
-      checksums,
-      ifAbsent,
-      signal: context.signal,
-      onBytes: (bytes) => context.emit({ type: 'progress', uri: item.destination.display, bytes }),
-    });
+    await write(item.destination, source, { checksums, ifAbsent, signal: watch.signal, onBytes: watch.onBytes });
   } catch (error) {
+    if (watch.signal.aborted && !context.signal?.aborted && isFlinkArtifactsError(watch.signal.reason)) throw watch.signal.reason;
     if (!(error instanceof ObjectExistsError)) throw error;
     // Another client created it between our look and our write: fine if it is the same content.
     const now = await look();
-    if (now !== undefined && (await compareRemote(now, local, driver, item, context.signal)) === 'same') {
+    if (now !== undefined && (await compare(now)) === 'same') {
       return { ...base, status: 'skipped', bytes: 0, reason: 'identical object written concurrently by another client' };
     }
     throw refuseExisting(item, 'different', now, local.size);
+  } finally {
+    watch.stop();
   }
   return { ...base, status: 'uploaded', bytes: local.size, ...(reason ? { reason } : {}) };
 }
@@ -316,6 +301,7 @@ class LocalArtifact {
   readonly #stats: Stats;
   readonly #cache: ChecksumCache | undefined;
   readonly #checksums: Checksums;
+  #pinVerified = false;
 
   private constructor(item: Upload, stats: Stats, cache: ChecksumCache | undefined) {
     this.#item = item;
@@ -328,15 +314,30 @@ class LocalArtifact {
   static async open(item: Upload, cache: ChecksumCache | undefined): Promise<LocalArtifact> {
     const display = item.uri.display;
     const info = await stat(item.sourcePath).catch((error: unknown) => {
-      throw localError(error, display);
+      throw fileSystemError(error, display, 'read', 'local file');
     });
     if (info.isDirectory()) throw new NotAFileError(`${display} is a directory, not a file`, { hint: 'give the jar itself' });
     if (!info.isFile()) throw new NotAFileError(`${display} is not a regular file`);
     // open() also catches a file we may stat but not read.
     await (await open(item.sourcePath, 'r').catch((error: unknown) => {
-      throw localError(error, display);
+      throw fileSystemError(error, display, 'read', 'local file');
     })).close();
     return new LocalArtifact(item, info, cache);
+  }
+
+  /**
+   * Checks the file against its `#sha256` pin by reading it, never from a remembered checksum:
+   * a cache describes what the file was, the pin what it must be.
+   *
+   * @throws ChecksumMismatchError naming the artifact.
+   */
+  async verifyPin(): Promise<void> {
+    const pinned = this.#item.uri.sha256;
+    if (pinned === undefined || this.#pinVerified) return;
+    const { sha256 } = await hashFile(this.#item.sourcePath, ['sha256']);
+    if (sha256 !== pinned) throw new ChecksumMismatchError(`${this.#item.uri.display}: SHA-256 is ${sha256}, the URI pins ${pinned}`);
+    this.#checksums.sha256 = sha256;
+    this.#pinVerified = true;
   }
 
   /** The given checksums of the file, computing the missing ones in one read. */
@@ -346,33 +347,16 @@ class LocalArtifact {
       const computed = await hashFile(this.#item.sourcePath, missing);
       Object.assign(this.#checksums, computed);
       this.#cache?.set(this.#item.sourcePath, this.#stats, computed);
-      const pinned = this.#item.uri.sha256;
-      if (pinned !== undefined && this.#checksums.sha256 !== undefined && this.#checksums.sha256 !== pinned) {
-        throw new ChecksumMismatchError(`${this.#item.uri.display}: SHA-256 is ${this.#checksums.sha256}, the URI pins ${pinned}`);
-      }
     }
     return Object.fromEntries(algorithms.map((a) => [a, this.#checksums[a]])) as Checksums;
   }
-}
-
-function localError(error: unknown, display: string): Error {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new ArtifactNotFoundError(`${display}: no such local file`, { cause: error });
-  if (code === 'EACCES' || code === 'EPERM') return new AccessDeniedError(`${display}: cannot read the local file (permission denied)`, { cause: error });
-  return new TransferError(`${display}: cannot read the local file: ${(error as Error).message}`, { cause: error });
 }
 
 /**
  * Same content, other content, or cannot tell: sizes first, then one checksum the store
  * states (the cheapest to compute here), then (file stores only) a hash of the stored object.
  */
-async function compareRemote(
-  remote: RemoteObject,
-  local: LocalArtifact,
-  driver: StorageDriver,
-  item: Upload,
-  signal: AbortSignal | undefined,
-): Promise<'same' | 'different' | 'unknown'> {
+async function compareRemote(remote: RemoteObject, local: LocalArtifact, driver: StorageDriver, item: Upload, context: TransferContext): Promise<'same' | 'different' | 'unknown'> {
   if (remote.size !== undefined && remote.size !== local.size) return 'different';
   const algorithm = (['sha256', 'md5', 'crc32c'] as const).find((a) => remote.checksums[a] !== undefined);
   if (algorithm !== undefined) {
@@ -380,7 +364,7 @@ async function compareRemote(
     return stated.mismatched.length === 0 ? 'same' : 'different';
   }
   if (driver.hash !== undefined) {
-    const computed = compareChecksums(await driver.hash(item.destination, ['sha256'], { signal }), await local.checksums(['sha256']));
+    const computed = compareChecksums(await driver.hash(item.destination, ['sha256'], { signal: context.signal }), await local.checksums(['sha256']));
     if (computed.compared.length > 0) return computed.mismatched.length === 0 ? 'same' : 'different';
   }
   return 'unknown';
@@ -392,15 +376,4 @@ function refuseExisting(item: Upload, verdict: 'different' | 'unknown', remote: 
   return new TargetExistsError(`${item.destination.display} ${what}; not replacing it`, {
     hint: `set ${FlinkKeys.localUploadOverwrite}=true to replace it, or rename the local file`,
   });
-}
-
-function failedResult(item: PlannedUpload, error: unknown, signal: AbortSignal | undefined): UploadItemResult {
-  return {
-    role: item.role,
-    source: item.uri.display,
-    uri: item.action === 'upload' ? item.destination.display : item.uri.display,
-    status: 'failed',
-    bytes: 0,
-    error: failureSummary(error, item.uri.display, signal?.aborted === true),
-  };
 }

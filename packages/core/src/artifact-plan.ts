@@ -8,10 +8,52 @@ import { parseArtifactUri, type ArtifactUri } from './uri.ts';
 /** Whether an artifact is the job jar or an entry of `user.artifacts.artifact-list`. */
 export type ArtifactRole = 'job' | 'artifact';
 
-/** One artifact of a plan. */
-export interface PlannedArtifact {
+/** One distinct artifact of a job. */
+export interface ArtifactEntry {
   readonly role: ArtifactRole;
   readonly uri: ArtifactUri;
+}
+
+/**
+ * A job's artifacts as Flink's options give them, read once by every consumer (upload, fetch,
+ * deploy): the job jar (JOB_URI or the single entry of `pipeline.jars`) and the list, each URI
+ * parsed, with duplicates collapsed. A list entry identical to the job jar, or to an earlier
+ * entry, is the same artifact: transferred once.
+ */
+export interface ArtifactSet {
+  readonly job: ArtifactEntry | undefined;
+  /** `user.artifacts.artifact-list`, in order, without entries identical to the job or an earlier one. */
+  readonly artifacts: readonly ArtifactEntry[];
+  /** `user.artifacts.artifact-list` exactly as listed (duplicates included), for rewriting it. */
+  readonly listed: readonly ArtifactUri[];
+}
+
+/**
+ * Reads and parses the job jar and the artifact list.
+ *
+ * @throws ConfigError, InvalidUriError, UnsupportedSchemeError, UnsafePathError.
+ */
+export function readArtifactSet(config: FlinkConfig, jobUri?: string): ArtifactSet {
+  const jobText = readJobUri(config, jobUri);
+  const job = jobText === undefined ? undefined : { role: 'job' as const, uri: parseArtifactUri(jobText) };
+  const listed = readArtifactList(config).map((raw) => parseArtifactUri(raw));
+  const seen = new Set(job === undefined ? [] : [job.uri.raw]);
+  const artifacts: ArtifactEntry[] = [];
+  for (const uri of listed) {
+    if (seen.has(uri.raw)) continue;
+    seen.add(uri.raw);
+    artifacts.push({ role: 'artifact', uri });
+  }
+  return { job, artifacts, listed };
+}
+
+/** The entries of a set in transfer order: job first. */
+export function artifactEntries<E>(set: { readonly job: E | undefined; readonly artifacts: readonly E[] }): E[] {
+  return set.job === undefined ? [...set.artifacts] : [set.job, ...set.artifacts];
+}
+
+/** One artifact of a fetch plan. */
+export interface PlannedArtifact extends ArtifactEntry {
   /**
    * `download`: fetched into the cluster directory. `local`: already on this machine
    * (`local://`, a plain path): checked, not copied.
@@ -53,14 +95,9 @@ export function planFetch(options: PlanFetchOptions): FetchPlan {
   const { config } = options;
   const location = readClusterLocation(config, options.cwd);
   const http = readHttpSettings(config);
-  const jobText = readJobUri(config, options.jobUri);
-  const listed = readArtifactList(config);
+  const set = readArtifactSet(config, options.jobUri);
 
-  const seen = new Map<string, PlannedArtifact>();
-
-  const plan = (raw: string, role: ArtifactRole): PlannedArtifact | undefined => {
-    const uri = parseArtifactUri(raw);
-    if (seen.has(uri.raw)) return undefined;
+  const plan = ({ role, uri }: ArtifactEntry): PlannedArtifact => {
     if (uri.location.scheme === 'http' && !http.rawHttpEnabled) {
       throw new RawHttpDisabledError(`plain http is disabled: ${uri.display}`, {
         hint: `use https, or set ${FlinkKeys.rawHttpEnabled}=true`,
@@ -68,23 +105,16 @@ export function planFetch(options: PlanFetchOptions): FetchPlan {
     }
     const mode = uri.location.scheme === 'local' ? 'local' : 'download';
     const path = uri.location.scheme === 'local' ? uri.location.path : targetPath(location.clusterDir, uri.fileName, uri.display);
-    const planned: PlannedArtifact = { role, uri, mode, path };
-    seen.set(uri.raw, planned);
-    return planned;
+    return { role, uri, mode, path };
   };
-
-  const job = jobText === undefined ? undefined : plan(jobText, 'job');
-  const artifacts: PlannedArtifact[] = [];
-  for (const raw of listed) {
-    const planned = plan(raw, 'artifact');
-    if (planned !== undefined) artifacts.push(planned);
-  }
+  const job = set.job === undefined ? undefined : plan(set.job);
+  const artifacts = set.artifacts.map(plan);
   // local:// artifacts stay where they are and take no name in the cluster directory.
-  assertNoNameClash([...seen.values()].filter((item) => item.mode === 'download').map((item) => item.uri));
+  assertNoNameClash(artifactEntries({ job, artifacts }).filter((item) => item.mode === 'download').map((item) => item.uri));
   return { location, job, artifacts };
 }
 
 /** The plan's artifacts in transfer order: job first. */
 export function plannedArtifacts(plan: FetchPlan): PlannedArtifact[] {
-  return plan.job === undefined ? [...plan.artifacts] : [plan.job, ...plan.artifacts];
+  return artifactEntries(plan);
 }

@@ -13,3 +13,5 @@ export * from './retry.ts';
 export * from './flink-version.ts';
 export * from './artifact-plan.ts';
 export * from './suggest.ts';
+export * from './fs-errors.ts';
+export * from './transfer-engine.ts';

@@ -1,32 +1,32 @@
 import type { Stats } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import pLimit from 'p-limit';
 import {
-  AbortedError,
   ArtifactNotFoundError,
   ChecksumMismatchError,
   BatchFailedError,
   ObjectChangedError,
   TransferError,
   compareChecksums,
+  fileSystemError,
   hashFile,
-  describeError,
-  failureSummary,
   isFlinkArtifactsError,
+  planFetch,
+  plannedArtifacts,
   readTransferPolicy,
+  runTransfers,
   stateDirectory,
-  withRetries,
   type Checksums,
   type DriverPicker,
-  type FlinkConfig,
+  type PlannedArtifact,
   type ReadResult,
   type StorageDriver,
-  type TransferPolicy,
+  type TransferContext,
+  type TransferEvent,
+  type TransferOptions,
 } from '@flink-artifacts/core';
-import { createDriverPicker, storageOptionsFromConfig, type StorageOptions } from '@flink-artifacts/storage';
-import { PartialDownload, algorithmsFor, diskError, sweepAbandonedTempFiles } from './partial-download.ts';
-import { planFetch, plannedArtifacts, type FetchPlan, type PlannedArtifact } from '@flink-artifacts/core';
+import { openDrivers, type StorageOptions } from '@flink-artifacts/storage';
+import { PartialDownload, algorithmsFor, sweepAbandonedTempFiles } from './partial-download.ts';
 import { currentBootId, readRecord, recordMatches, removeRecord, uriKey, writeRecord, writtenThisBoot } from './record.ts';
 
 /** How one artifact ended. */
@@ -64,34 +64,15 @@ export interface FetchReport {
   readonly items: ArtifactResult[];
 }
 
-/** Progress of a fetch, for progress bars and logs. */
-export type FetchEvent =
-  | { readonly type: 'planned'; readonly plan: FetchPlan; readonly total: number }
-  | { readonly type: 'start'; readonly uri: string; readonly path: string; readonly size: number | undefined }
-  | { readonly type: 'progress'; readonly uri: string; readonly bytes: number }
-  | { readonly type: 'retry'; readonly uri: string; readonly attempt: number; readonly maxAttempts: number; readonly delayMs: number; readonly reason: string }
-  | { readonly type: 'done'; readonly result: ArtifactResult };
+/** Progress of a fetch, for progress bars and logs: the engine's events. */
+export type FetchEvent = TransferEvent<ArtifactResult>;
 
 /** Options of {@link fetchArtifacts}. */
-export interface FetchOptions {
-  /** Flink configuration (merged: config file, then `-D`). */
-  readonly config: FlinkConfig;
-  /** JOB_URI. @default the single entry of `pipeline.jars` */
-  readonly jobUri?: string | undefined;
-  /** Transfers at once. @default 8 */
-  readonly concurrency?: number;
-  /** Aborts every transfer; temporary files are removed. */
-  readonly signal?: AbortSignal;
-  /** Progress events. Must not throw. */
-  readonly onEvent?: (event: FetchEvent) => void;
-  /** Storage drivers. @default built from `config` */
-  readonly drivers?: DriverPicker;
+export interface FetchOptions extends TransferOptions<ArtifactResult> {
   /** Extra storage options when drivers are built from `config` (a CA, a GCS endpoint...). */
   readonly storage?: Omit<StorageOptions, 's3'>;
   /** Resolves a relative base dir. @default process.cwd() */
   readonly cwd?: string;
-  /** Retries and timeouts. @default from `flink-artifacts.retry.*` / `flink-artifacts.timeout.*` */
-  readonly policy?: TransferPolicy;
 }
 
 const MiB = 1024 * 1024;
@@ -124,14 +105,10 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
   const plan = planFetch({ config: options.config, jobUri: options.jobUri, ...(options.cwd ? { cwd: options.cwd } : {}) });
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const policy = options.policy ?? readTransferPolicy(options.config);
-  const drivers = options.drivers ?? createDriverPicker({ ...(await storageOptionsFromConfig(options.config, options.storage)), maxSockets: Math.max(concurrency, 8) });
-  const ownsDrivers = options.drivers === undefined;
-  const emit = options.onEvent ?? (() => undefined);
-  const signal = options.signal;
+  const drivers = await openDrivers(options.config, { given: options.drivers, storage: options.storage, maxSockets: Math.max(concurrency, 8) });
   const items = plannedArtifacts(plan);
   // A fixed memory budget for write buffers, shared by the transfers running at once.
   const writeBufferBytes = Math.min(2 * MiB, Math.max(256 * 1024, Math.floor(WRITE_BUFFER_BUDGET / Math.min(concurrency, items.length || 1))));
-  emit({ type: 'planned', plan, total: items.length });
 
   try {
     const clusterDir = plan.location.clusterDir;
@@ -140,25 +117,15 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
       await ensureDirectory(stateDir, clusterDir);
       await sweepAbandonedTempFiles(stateDir);
     }
-
-    const limit = pLimit(concurrency);
-    const results = await Promise.all(
-      items.map((item) =>
-        limit(async (): Promise<ArtifactResult> => {
-          let result: ArtifactResult;
-          try {
-            signal?.throwIfAborted();
-            result = await fetchOne(item, { drivers, stateDir, signal, emit, policy, writeBufferBytes });
-          } catch (error) {
-            result = failed(item, error, signal);
-          }
-          emit({ type: 'done', result });
-          return result;
-        }),
-      ),
+    const results = await runTransfers(
+      {
+        items,
+        displayOf: (item) => item.uri.display,
+        transfer: (item, context) => fetchOne(item, context, { drivers: drivers.picker, stateDir, writeBufferBytes }),
+        failed: (item, error) => ({ role: item.role, uri: item.uri.display, path: item.path, status: 'failed' as const, bytes: 0, error }),
+      },
+      { concurrency, policy, signal: options.signal, onEvent: options.onEvent, abortedMessage: 'fetch aborted; temporary files removed' },
     );
-
-    if (signal?.aborted) throw new AbortedError('fetch aborted; temporary files removed');
     const report: FetchReport = {
       jobJar: plan.job === undefined ? null : plan.job.path,
       artifacts: plan.artifacts.map((artifact) => artifact.path),
@@ -171,7 +138,7 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
     if (results.some((r) => r.status === 'failed')) throw new FetchFailedError(report);
     return report;
   } finally {
-    if (ownsDrivers) await drivers.close();
+    await drivers.close();
   }
 }
 
@@ -191,74 +158,63 @@ async function ensureDirectory(dir: string, shown: string): Promise<void> {
       () => error,
       (real: unknown) => real,
     );
-    throw diskError(cause, shown);
+    throw fileSystemError(cause, shown, 'write');
   }
 }
 
-interface Context {
+/** What every artifact of one fetch shares. */
+interface Shared {
   readonly drivers: DriverPicker;
   readonly stateDir: string;
-  readonly signal: AbortSignal | undefined;
-  readonly emit: (event: FetchEvent) => void;
-  readonly policy: TransferPolicy;
   readonly writeBufferBytes: number;
 }
 
-async function fetchOne(item: PlannedArtifact, context: Context): Promise<ArtifactResult> {
+async function fetchOne(item: PlannedArtifact, context: TransferContext, shared: Shared): Promise<ArtifactResult> {
   const { uri } = item;
-  const driver = await context.drivers.driverFor(uri.location);
+  const driver = await shared.drivers.driverFor(uri.location);
   const base = { role: item.role, uri: uri.display, path: item.path };
 
   if (item.mode === 'local') {
     // Already in the image: it must exist and be a file, and match a pinned digest if any.
-    const info = await driver.stat(uri, { signal: context.signal });
+    const info = await context.timed((signal) => driver.stat(uri, { signal }));
     if (info === undefined) throw new ArtifactNotFoundError(`${uri.display}: no such file in the image`);
     if (uri.sha256 !== undefined) await verifyLocalDigest(item.path, uri.sha256, uri.display);
     return { ...base, status: 'local', bytes: 0 };
   }
 
-  const partial = new PartialDownload(context.stateDir, item.path, uri.display);
-  const timed = <T>(request: (signal: AbortSignal) => Promise<T>): Promise<T> => withTimeout(request, context.policy.connectTimeoutMs, context.signal, uri.display);
+  const partial = new PartialDownload(shared.stateDir, item.path, uri.display);
   let reuseChecked = false;
   let started = false;
   try {
-    return await withRetries(
-      async (): Promise<ArtifactResult> => {
-        let opened: ReadResult | undefined;
-        if (!reuseChecked) {
-          const existing = await stat(item.path).catch(() => undefined);
-          if (existing?.isFile()) {
-            const reuse = await tryReuse(item, existing, driver, context, timed);
-            if (reuse === 'reused') return { ...base, status: 'reused', bytes: 0 };
-            opened = reuse;
-          }
-          reuseChecked = true;
+    return await context.retry(async (): Promise<ArtifactResult> => {
+      let opened: ReadResult | undefined;
+      if (!reuseChecked) {
+        const existing = await stat(item.path).catch(() => undefined);
+        if (existing?.isFile()) {
+          const reuse = await tryReuse(item, existing, driver, context, shared.stateDir);
+          if (reuse === 'reused') return { ...base, status: 'reused', bytes: 0 };
+          opened = reuse;
         }
-        opened ??= await openRemaining(partial, driver, uri, timed);
-        if (opened !== undefined) {
-          if (opened.start === 0 || partial.expectations === undefined) await partial.begin(opened.object, uri.sha256);
-          if (!started) context.emit({ type: 'start', uri: uri.display, path: item.path, size: partial.expectations?.size });
-          started = true;
-          await partial.append(opened.body, {
-            signal: context.signal,
-            idleTimeoutMs: context.policy.idleTimeoutMs,
-            writeBufferBytes: context.writeBufferBytes,
-            onBytes: (bytes) => context.emit({ type: 'progress', uri: uri.display, bytes }),
-          });
+        reuseChecked = true;
+      }
+      opened ??= await openRemaining(partial, driver, uri, context);
+      if (opened !== undefined) {
+        if (opened.start === 0 || partial.expectations === undefined) await partial.begin(opened.object, uri.sha256);
+        if (!started) context.started(partial.expectations?.size, item.path);
+        started = true;
+        const watch = context.watchIdle('received');
+        try {
+          await partial.append(opened.body, { signal: watch.signal, writeBufferBytes: shared.writeBufferBytes, onBytes: watch.onBytes });
+        } finally {
+          watch.stop();
         }
-        const version = partial.expectations?.version;
-        await removeRecord(context.stateDir, uri.fileName);
-        const written = await partial.commit(context.signal);
-        await saveRecord(item, version, written.checksums, context.stateDir);
-        return { ...base, status: 'fetched', bytes: written.bytes };
-      },
-      {
-        policy: context.policy,
-        signal: context.signal,
-        onRetry: (notice) =>
-          context.emit({ type: 'retry', uri: uri.display, attempt: notice.attempt, maxAttempts: notice.maxAttempts, delayMs: notice.delayMs, reason: describeError(notice.error) }),
-      },
-    );
+      }
+      const version = partial.expectations?.version;
+      await removeRecord(shared.stateDir, uri.fileName);
+      const written = await partial.commit(context.signal);
+      await saveRecord(item, version, written.checksums, shared.stateDir);
+      return { ...base, status: 'fetched', bytes: written.bytes };
+    });
   } finally {
     await partial.discard();
   }
@@ -271,18 +227,13 @@ async function fetchOne(item: PlannedArtifact, context: Context): Promise<Artifa
  * @throws ObjectChangedError (retryable) after forgetting the partial file, when the object
  *   changed since the transfer began.
  */
-async function openRemaining(
-  partial: PartialDownload,
-  driver: StorageDriver,
-  uri: PlannedArtifact['uri'],
-  timed: <T>(request: (signal: AbortSignal) => Promise<T>) => Promise<T>,
-): Promise<ReadResult | undefined> {
+async function openRemaining(partial: PartialDownload, driver: StorageDriver, uri: PlannedArtifact['uri'], context: TransferContext): Promise<ReadResult | undefined> {
   const expect = partial.expectations;
   if (partial.resumable && expect !== undefined) {
     if (expect.size === partial.bytes) return undefined;
     if (expect.size === undefined || partial.bytes < expect.size) {
       try {
-        const response = await timed((signal) => driver.read(uri, { signal, start: partial.bytes, ifMatch: expect.version }));
+        const response = await context.timed((signal) => driver.read(uri, { signal, start: partial.bytes, ifMatch: expect.version }));
         if (response.notModified) throw new TransferError(`${uri.display}: unexpected "not modified" to a ranged read`, { retryable: true });
         return response;
       } catch (error) {
@@ -293,28 +244,9 @@ async function openRemaining(
     // More bytes than the store announced: nothing of it can be trusted.
     await partial.reset();
   }
-  const response = await timed((signal) => driver.read(uri, { signal }));
-  if (response.notModified) throw new Error('store answered "not modified" to an unconditional read');
+  const response = await context.timed((signal) => driver.read(uri, { signal }));
+  if (response.notModified) throw new TransferError(`${uri.display}: the store answered "not modified" to an unconditional read`, { retryable: true });
   return response;
-}
-
-/**
- * Bounds the request phase (connecting, sending, getting the answer's headers): a server that
- * accepts the connection and then says nothing must not hang an init container. The body is
- * watched separately (idle timeout).
- */
-async function withTimeout<T>(request: (signal: AbortSignal) => Promise<T>, ms: number, outer: AbortSignal | undefined, display: string): Promise<T> {
-  const controller = new AbortController();
-  const timeout = new TransferError(`${display}: no answer within ${Math.round(ms / 1000)} s`, { retryable: true });
-  const timer = setTimeout(() => controller.abort(timeout), ms);
-  const signal = outer === undefined ? controller.signal : AbortSignal.any([outer, controller.signal]);
-  // Some SDK calls do not take a signal; the race still ends the wait.
-  const expired = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(timeout), { once: true }));
-  try {
-    return await Promise.race([request(signal), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -323,15 +255,9 @@ async function withTimeout<T>(request: (signal: AbortSignal) => Promise<T>, ms: 
  * either confirms the version or already streams the new content. Without a record: the file
  * is kept only when its size and a checksum the store states (or the pinned digest) match.
  */
-async function tryReuse(
-  item: PlannedArtifact,
-  existing: Stats,
-  driver: StorageDriver,
-  context: Context,
-  timed: <T>(request: (signal: AbortSignal) => Promise<T>) => Promise<T>,
-): Promise<'reused' | ReadResult | undefined> {
+async function tryReuse(item: PlannedArtifact, existing: Stats, driver: StorageDriver, context: TransferContext, stateDir: string): Promise<'reused' | ReadResult | undefined> {
   const { uri } = item;
-  const record = await readRecord(context.stateDir, uri.fileName);
+  const record = await readRecord(stateDir, uri.fileName);
   if (record !== undefined && recordMatches(record, uri.raw, existing) && !(await writtenThisBoot(record))) {
     // Written before a reboot, never fsynced: the metadata may survive a crash the data did
     // not. Trust the file only if its content still has the checksums recorded.
@@ -343,7 +269,7 @@ async function tryReuse(
     if (uri.sha256 !== undefined && record.checksums.sha256 === uri.sha256) return 'reused';
     if (record.version !== undefined) {
       const version = record.version;
-      const response = await timed((signal) => driver.read(uri, { signal, unlessVersion: version }));
+      const response = await context.timed((signal) => driver.read(uri, { signal, unlessVersion: version }));
       return response.notModified ? 'reused' : response;
     }
     return undefined;
@@ -351,7 +277,7 @@ async function tryReuse(
 
   // No usable record: prove identity by content, or fetch again. A store that will not say
   // (an HTTP server refusing HEAD, a permission) is no reason to fail: the download decides.
-  const remote = await timed((signal) => driver.stat(uri, { signal })).catch((error: unknown) => {
+  const remote = await context.timed((signal) => driver.stat(uri, { signal })).catch((error: unknown) => {
     if (isFlinkArtifactsError(error) && error.retryable) throw error;
     return undefined;
   });
@@ -362,7 +288,7 @@ async function tryReuse(
   const actual = await hashFile(item.path, algorithms);
   const { compared, mismatched } = compareChecksums(expected, actual);
   if (compared.length === 0 || mismatched.length > 0) return undefined;
-  await saveRecord(item, remote?.version, actual, context.stateDir);
+  await saveRecord(item, remote?.version, actual, stateDir);
   return 'reused';
 }
 
@@ -378,15 +304,11 @@ async function saveRecord(item: PlannedArtifact, version: string | undefined, ch
     bootId: await currentBootId(),
     fetchedAt: new Date().toISOString(),
   }).catch((error: unknown) => {
-    throw diskError(error, stateDir);
+    throw fileSystemError(error, stateDir, 'write');
   });
 }
 
 async function verifyLocalDigest(path: string, sha256: string, display: string): Promise<void> {
   const actual = await hashFile(path, ['sha256']);
   if (actual.sha256 !== sha256) throw new ChecksumMismatchError(`${display}: SHA-256 is ${actual.sha256}, the URI pins ${sha256}`);
-}
-
-function failed(item: PlannedArtifact, error: unknown, signal: AbortSignal | undefined): ArtifactResult {
-  return { role: item.role, uri: item.uri.display, path: item.path, status: 'failed', bytes: 0, error: failureSummary(error, item.uri.display, signal?.aborted === true) };
 }

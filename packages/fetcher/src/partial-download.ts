@@ -6,11 +6,11 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortedError,
-  AccessDeniedError,
   ChecksumMismatchError,
   SizeMismatchError,
   TransferError,
   compareChecksums,
+  fileSystemError,
   isFlinkArtifactsError,
   type ChecksumAlgorithm,
   type Checksums,
@@ -47,9 +47,11 @@ export function algorithmsFor(expect: Pick<Expectations, 'stored' | 'pinnedSha25
 
 /** Options of {@link PartialDownload.append}. */
 export interface AppendOptions {
+  /**
+   * Ends the body: the batch's abort, or the engine's idle watchdog (whose reason, a retryable
+   * TransferError, becomes the failure).
+   */
   readonly signal?: AbortSignal | undefined;
-  /** Time without a byte before the body counts as stalled (a retryable failure). */
-  readonly idleTimeoutMs: number;
   /**
    * Bytes the file writer may hold while the disk catches up. A large buffer lets the
    * network run on while writes (and the kernel's writeback) stall for a moment.
@@ -128,14 +130,9 @@ export class PartialDownload {
     // the file is the truth, so the checksum is rebuilt from it before more is appended.
     if (this.#job === undefined) await this.#rehash();
     const job = this.#job!;
-    const display = this.#display;
-    // The stall check looks at a timestamp every quarter of the timeout instead of re-arming
-    // a timer per chunk (a gigabyte is 16,000 chunks). Hashing and counting listen to the
-    // body's chunks beside the pipe: a Transform in between would add a small buffer that
-    // pauses the socket every few kilobytes.
-    let lastActivity = Date.now();
+    // Hashing and counting listen to the body's chunks beside the pipe: a Transform in between
+    // would add a small buffer that pauses the socket every few kilobytes.
     const observe = (chunk: Buffer): void => {
-      lastActivity = Date.now();
       job.update(chunk);
       options.onBytes?.(chunk.length);
     };
@@ -144,11 +141,6 @@ export class PartialDownload {
     // before trusting it. Waiting for the disk on every file would cost more than the network.
     this.#written = true;
     const out = createWriteStream(this.tmp, { flags: this.#bytes === 0 ? 'w' : 'a', highWaterMark: options.writeBufferBytes ?? 4 * 1024 * 1024 });
-    const stallCheck = setInterval(() => {
-      if (Date.now() - lastActivity >= options.idleTimeoutMs) {
-        body.destroy(new TransferError(`${display}: no data for ${Math.round(options.idleTimeoutMs / 1000)} s, the transfer stalled`, { retryable: true }));
-      }
-    }, Math.max(10, Math.floor(options.idleTimeoutMs / 4)));
     body.on('data', observe);
     try {
       await pipeline(body, out, ...(options.signal ? [{ signal: options.signal }] : []));
@@ -159,7 +151,6 @@ export class PartialDownload {
       this.#bytes = (await stat(this.tmp).catch(() => undefined))?.size ?? 0;
       throw this.#failure(error, options.signal);
     } finally {
-      clearInterval(stallCheck);
       body.off('data', observe);
     }
   }
@@ -206,7 +197,7 @@ export class PartialDownload {
     }
     signal?.throwIfAborted();
     await rename(this.tmp, this.#target).catch((error: unknown) => {
-      throw diskError(error, this.#target);
+      throw fileSystemError(error, this.#target, 'write');
     });
     this.#written = false;
     return { bytes: this.#bytes, checksums: actual };
@@ -222,29 +213,15 @@ export class PartialDownload {
 
   #failure(error: unknown, signal: AbortSignal | undefined): Error {
     const display = this.#display;
-    if (signal?.aborted) return new AbortedError(`${display}: aborted`, { cause: error });
+    // A stall (the idle watchdog's reason) is retryable; an abort of the batch is not.
+    if (signal?.aborted) return isFlinkArtifactsError(signal.reason) ? signal.reason : new AbortedError(`${display}: aborted`, { cause: error });
     if (isFlinkArtifactsError(error)) return error;
     const errno = error as NodeJS.ErrnoException;
     // The write stream's errors name our temporary file; anything else came from the network.
-    if (errno.path === this.tmp || errno.code === 'ENOSPC' || errno.code === 'EDQUOT' || errno.code === 'EROFS') return diskError(error, this.tmp);
+    if (errno.path === this.tmp || errno.code === 'ENOSPC' || errno.code === 'EDQUOT' || errno.code === 'EROFS') return fileSystemError(error, this.tmp, 'write');
     const message = error instanceof Error ? error.message || errno.code || error.name : String(error);
     return new TransferError(`${display}: transfer failed: ${message}`, { cause: error, retryable: true });
   }
-}
-
-/** A local filesystem error as a typed error naming the path. */
-export function diskError(error: unknown, path: string): Error {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new AccessDeniedError(`cannot write ${path}: ${code === 'EROFS' ? 'read-only filesystem' : 'permission denied'}`, {
-      cause: error,
-      hint: 'the artifacts directory must be writable by this user (user.artifacts.base-dir)',
-    });
-  }
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new TransferError(`cannot write ${path}: no space left on device`, { cause: error, hint: 'give the artifacts volume more room' });
-  }
-  return new TransferError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
 }
 
 /**

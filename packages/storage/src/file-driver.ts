@@ -4,13 +4,11 @@ import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
-  AccessDeniedError,
-  ArtifactNotFoundError,
   InvalidUriError,
   NotAFileError,
   ObjectChangedError,
   ObjectExistsError,
-  TransferError,
+  fileSystemError,
   hashFile,
   type ChecksumAlgorithm,
   type Checksums,
@@ -41,13 +39,14 @@ export function createFileDriver(): StorageDriver {
   return {
     name: 'file',
 
-    async stat(ref: ObjectRef, _options: StatOptions = {}): Promise<RemoteObject | undefined> {
+    async stat(ref: ObjectRef, options: StatOptions = {}): Promise<RemoteObject | undefined> {
+      options.signal?.throwIfAborted();
       let stats: Stats;
       try {
         stats = await stat(pathOf(ref));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw fileError(error, ref.display);
+        throw fileSystemError(error, ref.display, 'read');
       }
       return describeFile(stats, ref.display);
     },
@@ -57,7 +56,7 @@ export function createFileDriver(): StorageDriver {
       const path = pathOf(ref);
       // Open first: a missing or unreadable file fails here, typed, instead of later on the stream.
       const handle = await open(path, 'r').catch((error: unknown) => {
-        throw fileError(error, ref.display);
+        throw fileSystemError(error, ref.display, 'read');
       });
       let object: RemoteObject;
       try {
@@ -79,12 +78,13 @@ export function createFileDriver(): StorageDriver {
       return { notModified: false, body, object, start };
     },
 
-    async list(prefix: ObjectRef): Promise<Map<string, RemoteObject>> {
+    async list(prefix: ObjectRef, options: StatOptions = {}): Promise<Map<string, RemoteObject>> {
+      options.signal?.throwIfAborted();
       const dir = pathOf(prefix);
       const objects = new Map<string, RemoteObject>();
       const names = await readdir(dir).catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [] as string[];
-        throw fileError(error, prefix.display);
+        throw fileSystemError(error, prefix.display, 'read');
       });
       for (const name of names) {
         const info = await stat(join(dir, name)).catch(() => undefined);
@@ -95,7 +95,7 @@ export function createFileDriver(): StorageDriver {
 
     async hash(ref: ObjectRef, algorithms: readonly ChecksumAlgorithm[]): Promise<Checksums> {
       return hashFile(pathOf(ref), algorithms).catch((error: unknown) => {
-        throw fileError(error, ref.display);
+        throw fileSystemError(error, ref.display, 'read');
       });
     },
 
@@ -107,7 +107,7 @@ export function createFileDriver(): StorageDriver {
       const path = pathOf(ref);
       const dir = dirname(path);
       await mkdir(dir, { recursive: true }).catch((error: unknown) => {
-        throw fileError(error, ref.display);
+        throw fileSystemError(error, ref.display, 'write');
       });
       const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.part`);
       try {
@@ -126,7 +126,7 @@ export function createFileDriver(): StorageDriver {
           await rename(tmp, path);
         }
       } catch (error) {
-        throw error instanceof ObjectExistsError ? error : fileError(error, ref.display);
+        throw error instanceof ObjectExistsError ? error : fileSystemError(error, ref.display, 'write');
       } finally {
         await rm(tmp, { force: true });
       }
@@ -139,14 +139,4 @@ export function createFileDriver(): StorageDriver {
 function describeFile(stats: Stats, display: string): RemoteObject {
   if (!stats.isFile()) throw new NotAFileError(`${display} is ${stats.isDirectory() ? 'a directory' : 'not a regular file'}`);
   return { size: stats.size, checksums: {}, version: `${stats.size}:${stats.mtimeMs}:${stats.ino}` };
-}
-
-/** Maps a filesystem error to a typed error naming the path's URI. */
-export function fileError(error: unknown, display: string): Error {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new ArtifactNotFoundError(`${display}: no such file`, { cause: error });
-  if (code === 'EACCES' || code === 'EPERM') return new AccessDeniedError(`${display}: permission denied`, { cause: error });
-  if (code === 'EISDIR') return new NotAFileError(`${display} is a directory`, { cause: error });
-  if (code === 'ENOTDIR') return new ArtifactNotFoundError(`${display}: a parent is not a directory`, { cause: error });
-  return new TransferError(`${display}: ${(error as Error).message}`, { cause: error });
 }

@@ -1,8 +1,11 @@
 import { pipeline } from 'node:stream/promises';
-import { Storage, type File, type FileMetadata } from '@google-cloud/storage';
+import * as tls from 'node:tls';
+import { Storage, type File, type FileMetadata, type StorageOptions } from '@google-cloud/storage';
 import {
   AccessDeniedError,
   ArtifactNotFoundError,
+  ConfigError,
+  TransferKeys,
   InvalidUriError,
   ObjectChangedError,
   ObjectExistsError,
@@ -40,14 +43,12 @@ export interface GcsDriverOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Objects larger than this use a resumable upload instead of one multipart request. @default 16 MiB */
   readonly resumableThreshold?: number;
-}
-
-/** The parts of a GCS driver that the upload side reuses. */
-export interface GcsDriverInternals {
-  readonly storage: Storage;
-  fileOf(ref: ObjectRef, generation?: string): File;
-  toError(error: unknown, display: string, action: string): Error;
-  describe(metadata: FileMetadata): RemoteObject;
+  /**
+   * Extra trusted CA certificates (PEM). The GCS library takes no per-client CA, so they are
+   * added to the process's default CAs (Node 22.15 and later); on older Node, use
+   * NODE_EXTRA_CA_CERTS.
+   */
+  readonly ca?: string | Buffer | undefined;
 }
 
 /** The custom metadata key our uploads store the content's SHA-256 under. */
@@ -58,8 +59,9 @@ export const GCS_SHA256_METADATA_KEY = 'sha256';
  * (GOOGLE_APPLICATION_CREDENTIALS, workload identity) and STORAGE_EMULATOR_HOST. Reads pin the
  * generation whose metadata was read, so the checksums verified belong to the bytes received.
  */
-export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver & GcsDriverInternals {
+export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver {
   const env = options.env ?? process.env;
+  if (options.ca !== undefined) trustProcessWide(options.ca);
   const resumableThreshold = options.resumableThreshold ?? 16 * 1024 * 1024;
   const storage = new Storage({
     projectId: options.projectId ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT ?? 'flink-artifacts',
@@ -67,6 +69,18 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver &
     // One attempt per request: retries belong to the transfer layer, which logs each, resumes
     // downloads and keeps one deadline per artifact.
     retryOptions: { autoRetry: false },
+    // When a download stream fails or is destroyed (an abort, a stall, a reset), the library
+    // destroys the request's agent (file.js, a node-fetch leak workaround); with its default
+    // `forever` the agent is teeny-request's process-wide keep-alive pool, so one failed
+    // download reset every other GCS request in flight. Without `forever` each request runs on
+    // Node's own keep-alive agent, which the library leaves alone (as it does itself on Cloud
+    // Functions).
+    interceptors_: [
+      {
+        // The library types the argument loosely and the result strictly; it is the same object.
+        request: (reqOpts) => Object.assign(reqOpts, { forever: false }) as unknown as ReturnType<NonNullable<NonNullable<StorageOptions['interceptors_']>[number]['request']>>,
+      },
+    ],
   });
 
   function fileOf(ref: ObjectRef, generation?: string): File {
@@ -108,10 +122,6 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver &
 
   return {
     name: 'gcs',
-    storage,
-    fileOf,
-    toError,
-    describe: describeMetadata,
 
     // https://cloud.google.com/storage/docs/json_api/v1/objects/get
     async stat(ref: ObjectRef, statOptions: StatOptions = {}): Promise<RemoteObject | undefined> {
@@ -178,6 +188,24 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver &
       return describeMetadata(file.metadata);
     },
   };
+}
+
+/**
+ * Adds CA certificates to the process's default trust (what the GCS library's HTTP clients use).
+ *
+ * @throws ConfigError on a Node without `tls.setDefaultCACertificates`.
+ */
+function trustProcessWide(ca: string | Buffer): void {
+  const api = tls as typeof tls & { setDefaultCACertificates?: (certs: string[]) => void; getCACertificates?: (type: string) => string[] };
+  if (api.setDefaultCACertificates === undefined || api.getCACertificates === undefined) {
+    throw new ConfigError(`a custom CA (${TransferKeys.caFile}) for gs:// needs Node 22.15 or later; this is Node ${process.versions.node}`, {
+      key: TransferKeys.caFile,
+      hint: 'set NODE_EXTRA_CA_CERTS to the CA file instead',
+    });
+  }
+  const pem = ca.toString();
+  const current = api.getCACertificates('default');
+  if (!current.includes(pem)) api.setDefaultCACertificates([...current, pem]);
 }
 
 function describeMetadata(metadata: FileMetadata): RemoteObject {

@@ -8,6 +8,7 @@ import {
   AccessDeniedError,
   ArtifactNotFoundError,
   InvalidUriError,
+  ObjectChangedError,
   RawHttpDisabledError,
   TransferError,
   base64ToHex,
@@ -172,6 +173,13 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
         return { notModified: true };
       }
       if (response.statusCode === 206 && conditional.range !== undefined) {
+        // A server that ignores If-Range serves the range of whatever it has now: the rest of
+        // another version, spliced onto our bytes. Only a range of the version we pinned is taken.
+        const served = describeResponse(response.headers).version;
+        if (served !== readOptions.ifMatch) {
+          stream.destroy();
+          throw new ObjectChangedError(`${ref.display} changed since the transfer began (${served === undefined ? 'the range came without a validator' : 'the range is of another version'})`);
+        }
         const total = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
         return { notModified: false, body: bodyOf(response, stream), object: { size: total === undefined ? undefined : Number(total), checksums: {}, version: readOptions.ifMatch }, start };
       }

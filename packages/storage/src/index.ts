@@ -1,5 +1,5 @@
-export { createDriverPicker, storageOptionsFromConfig, type StorageOptions } from './picker.ts';
-export { createFileDriver, fileError } from './file-driver.ts';
+export { createDriverPicker, openDrivers, storageOptionsFromConfig, type OpenedDrivers, type StorageOptions } from './picker.ts';
+export { createFileDriver } from './file-driver.ts';
 export type { HttpDriverOptions } from './http-driver.ts';
 export type { GcsDriverOptions } from './gcs-driver.ts';
 export type { S3DriverOptions } from './s3-driver.ts';

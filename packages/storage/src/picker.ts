@@ -58,7 +58,7 @@ export function createDriverPicker(options: StorageOptions = {}): DriverPicker {
       }
       case 'gs': {
         const { createGcsDriver } = await import('./gcs-driver.ts');
-        return createGcsDriver(options.gcs);
+        return createGcsDriver({ ...options.gcs, ...(options.ca === undefined ? {} : { ca: options.ca }) });
       }
       case 'http': {
         const { createHttpDriver } = await import('./http-driver.ts');
@@ -130,4 +130,26 @@ export async function storageOptionsFromConfig(config: FlinkConfig, extra: Omit<
     s3: readS3Settings(config),
     http: { headers: http.headers, rawHttpEnabled: http.rawHttpEnabled, ...extra.http },
   };
+}
+
+/** Drivers for a batch, and how to release them. */
+export interface OpenedDrivers {
+  readonly picker: DriverPicker;
+  /** Closes the drivers this opened; drivers given by the caller stay open (they are the caller's). */
+  close(): Promise<void>;
+}
+
+/**
+ * The drivers a batch uses: the caller's, or new ones built from Flink's configuration (S3 keys,
+ * HTTP headers, the CA file, timeouts), which the batch closes when it is done.
+ *
+ * @throws ConfigError for malformed values or an unreadable CA file.
+ */
+export async function openDrivers(
+  config: FlinkConfig,
+  options: { readonly given?: DriverPicker | undefined; readonly storage?: Omit<StorageOptions, 's3'> | undefined; readonly maxSockets?: number | undefined } = {},
+): Promise<OpenedDrivers> {
+  if (options.given !== undefined) return { picker: options.given, close: async () => undefined };
+  const picker = createDriverPicker({ ...(await storageOptionsFromConfig(config, options.storage)), ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }) });
+  return { picker, close: () => picker.close() };
 }

@@ -63,13 +63,6 @@ export interface S3DriverOptions {
 const MIB = 1024 * 1024;
 const MAX_PARTS = 10_000;
 
-/** The parts of an S3 driver that the upload side reuses. */
-export interface S3DriverInternals {
-  readonly client: S3Client;
-  /** Maps an SDK error to a typed error that names `display`. */
-  toError(error: unknown, display: string, action: string): Error;
-}
-
 /** The metadata key (x-amz-meta-sha256) our uploads store the content's SHA-256 under. */
 export const S3_SHA256_METADATA_KEY = 'sha256';
 
@@ -78,7 +71,7 @@ export const S3_SHA256_METADATA_KEY = 'sha256';
  * Path-style addressing is used when `s3.path.style.access` says so, and always for endpoints
  * given as an IP address or `localhost` (virtual-hosted buckets cannot resolve there).
  */
-export function createS3Driver(options: S3DriverOptions): StorageDriver & S3DriverInternals {
+export function createS3Driver(options: S3DriverOptions): StorageDriver {
   const { settings } = options;
   const env = options.env ?? process.env;
   const endpoint = normalizeEndpoint(settings.endpoint);
@@ -89,7 +82,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
   const partSize = options.partSize ?? 16 * MIB;
   const partConcurrency = options.partConcurrency ?? 4;
 
-  const client = new S3Client({
+  const client = withoutNodeVersionWarning(() => new S3Client({
     region: settings.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(endpoint === undefined ? {} : { endpoint }),
     forcePathStyle,
@@ -110,9 +103,14 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
       httpsAgent: { keepAlive: true, maxSockets, ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString()] }) },
       connectionTimeout: options.connectTimeoutMs ?? 15_000,
     },
-  });
+  }));
 
-  function toError(error: unknown, display: string, action: string): Error {
+  /**
+   * The one mapping of S3's answers to typed errors. A failed precondition (412) means what the
+   * request's condition was about: `preconditionFailed` says it (a changed object for a pinned
+   * read, a taken name for a create-only write).
+   */
+  function toError(error: unknown, display: string, action: string, preconditionFailed?: () => Error): Error {
     const status = statusOf(error);
     const name = error instanceof S3ServiceException ? error.name : undefined;
     const detail = redactSecrets(errorText(error), secrets);
@@ -120,10 +118,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
       const what = name === 'NoSuchBucket' ? 'bucket does not exist' : 'object does not exist';
       return new ArtifactNotFoundError(`${display}: ${what}`, { cause: error });
     }
-    if (status === 412 || name === 'PreconditionFailed') {
-      if (action === 'ranged GET') return new ObjectChangedError(`${display} changed since the transfer began`, { cause: error });
-      return new ObjectExistsError(`${display}: an object of that name already exists`, { cause: error });
-    }
+    if ((status === 412 || name === 'PreconditionFailed') && preconditionFailed !== undefined) return preconditionFailed();
     if (status === 401 || status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
       return new AccessDeniedError(`${display}: access denied by S3 (${name ?? status})`, {
         cause: error,
@@ -146,10 +141,10 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
     return { Bucket: ref.location.bucket, Key: ref.location.key };
   }
 
+  const exists = (display: string) => (): Error => new ObjectExistsError(`${display}: an object of that name already exists`);
+
   return {
     name: 's3',
-    client,
-    toError,
 
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
     async stat(ref: ObjectRef, statOptions: StatOptions = {}): Promise<RemoteObject | undefined> {
@@ -179,7 +174,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
         );
       } catch (error) {
         if (statusOf(error) === 304) return { notModified: true };
-        throw toError(error, ref.display, start > 0 ? 'ranged GET' : 'GET');
+        throw toError(error, ref.display, start > 0 ? 'ranged GET' : 'GET', () => new ObjectChangedError(`${ref.display} changed since the transfer began`, { cause: error }));
       }
       const body = output.Body as Readable | undefined;
       if (body === undefined) throw new TransferError(`${ref.display}: S3 returned no body`, { retryable: true });
@@ -248,7 +243,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
         return { size: source.size, checksums: { ...checksums }, version: output.ETag };
       } catch (error) {
         if (sourceError !== undefined) throw new TransferError(`${ref.display}: reading the upload source failed: ${errorText(sourceError)}`, { cause: sourceError });
-        throw error instanceof ObjectExistsError || error instanceof TransferError ? error : toError(error, ref.display, 'upload');
+        throw error instanceof ObjectExistsError || error instanceof TransferError ? error : toError(error, ref.display, 'upload', exists(ref.display));
       }
     },
 
@@ -322,8 +317,26 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver & S3Driv
       if (uploadId !== undefined) {
         await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
       }
-      throw error instanceof ObjectExistsError || error instanceof TransferError ? error : toError(error, ref.display, 'multipart upload');
+      throw error instanceof ObjectExistsError || error instanceof TransferError ? error : toError(error, ref.display, 'multipart upload', exists(ref.display));
     }
+  }
+}
+
+/**
+ * The AWS SDK warns, on the process's stderr, about the Node versions it will drop (a 2027
+ * roadmap note) when the first client is created. That is not our caller's concern: a library
+ * must not print into its caller's output. The SDK's own switch, set only around construction
+ * (the SDK remembers that it has dealt with the warning).
+ */
+function withoutNodeVersionWarning<T>(create: () => T): T {
+  const key = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+  const before = process.env[key];
+  process.env[key] = 'true';
+  try {
+    return create();
+  } finally {
+    if (before === undefined) delete process.env[key];
+    else process.env[key] = before;
   }
 }
 

@@ -1,10 +1,13 @@
 /**
- * One conformance suite, run against every driver and its real server: S3 on Ceph RGW, GCS on
- * the GCS test server, HTTP and HTTPS on Node's servers, local files.
+ * The storage drivers against their real servers: the conformance suite (conformance.ts) once per
+ * driver (S3 on Ceph RGW, GCS on the GCS test server, HTTP and HTTPS on Node's servers, local
+ * files), then what the contract leaves to each store: messages, hints, transport rules, large
+ * and multipart writes.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
@@ -12,6 +15,7 @@ import {
   AccessDeniedError,
   ArtifactNotFoundError,
   NotAFileError,
+  ObjectChangedError,
   ObjectExistsError,
   TransferError,
   parseArtifactUri,
@@ -27,18 +31,8 @@ import { createFileDriver } from '../src/file-driver.ts';
 import { createGcsDriver } from '../src/gcs-driver.ts';
 import { createHttpDriver } from '../src/http-driver.ts';
 import { createS3Driver } from '../src/s3-driver.ts';
+import { driverConformance } from './conformance.ts';
 import { readS3Settings } from '@flink-artifacts/core';
-
-interface Subject {
-  driver: StorageDriver;
-  /** URI of an existing object holding `content`. */
-  present: string;
-  missing: string;
-  /** A URI the store refuses access to. */
-  denied?: string;
-  content: Buffer;
-  stop(): Promise<void>;
-}
 
 async function readAll(body: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -46,139 +40,151 @@ async function readAll(body: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const subjects: Record<string, () => Promise<Subject>> = {
-  async s3() {
-    const s3 = await useS3();
-    const bucket = uniqueBucket('drv');
-    await s3.createBucket(bucket);
-    const content = randomContent(300_000);
-    await s3.put(bucket, 'dir/job.jar', content);
-    const driver = createS3Driver({ settings: readS3Settings(new Map(Object.entries(s3.flinkOptions))) });
-    const deniedDriver = createS3Driver({
-      settings: readS3Settings(new Map(Object.entries({ ...s3.flinkOptions, 's3.secret-key': 'wrong-secret' }))),
-    });
-    return {
-      driver,
-      present: `s3://${bucket}/dir/job.jar`,
-      missing: `s3://${bucket}/dir/nope.jar`,
-      content,
-      deniedDriver,
-      async stop() {
-        await driver.close?.();
-        await deniedDriver.close?.();
-      },
-    } as Subject & { deniedDriver: StorageDriver };
-  },
-  async gcs() {
-    const server = await startGcsServer();
-    server.createBucket('bkt');
-    server.createBucket('private');
-    server.denyBucket('private');
-    const content = randomContent(300_000);
-    await server.putObject('bkt', 'dir/job.jar', content);
-    const driver = createGcsDriver({ apiEndpoint: server.url, projectId: 'test' });
-    return { driver, present: 'gs://bkt/dir/job.jar', missing: 'gs://bkt/dir/nope.jar', denied: 'gs://private/x.jar', content, stop: () => server.stop() };
-  },
-  async http() {
-    const root = await tempDir();
-    const content = randomContent(300_000);
-    await mkdir(join(root, 'dir'));
-    await writeFile(join(root, 'dir', 'job.jar'), content);
-    const server = await startHttpServer({ root, requiredHeaders: { authorization: 'Bearer t0ken' } });
-    const driver = createHttpDriver({ rawHttpEnabled: true, headers: { Authorization: 'Bearer t0ken' } });
-    const deniedDriver = createHttpDriver({ rawHttpEnabled: true });
-    return {
-      driver,
-      deniedDriver,
-      present: `${server.url}/dir/job.jar`,
-      missing: `${server.url}/dir/nope.jar`,
-      content,
-      async stop() {
-        await driver.close?.();
-        await deniedDriver.close?.();
-        await server.stop();
-      },
-    } as Subject & { deniedDriver: StorageDriver };
-  },
-  async https() {
-    const root = await tempDir();
-    const content = randomContent(300_000);
-    await mkdir(join(root, 'dir'));
-    await writeFile(join(root, 'dir', 'job.jar'), content);
-    const tls = await createTestCertificate();
-    const server = await startHttpServer({ root, tls, contentMd5: true });
-    const driver = createHttpDriver({ ca: tls.cert });
-    return { driver, present: `${server.url}/dir/job.jar`, missing: `${server.url}/dir/nope.jar`, content, async stop() { await driver.close?.(); await server.stop(); } };
-  },
-  async file() {
-    const root = await tempDir();
-    const content = randomContent(300_000);
-    await writeFile(join(root, 'job.jar'), content);
-    return { driver: createFileDriver(), present: `file://${root}/job.jar`, missing: `file://${root}/nope.jar`, content, stop: async () => undefined };
-  },
-};
-
-for (const [name, makeSubject] of Object.entries(subjects)) {
-  test(`${name}: stat reports the size, and undefined for a missing object`, async (t) => {
-    const s = await makeSubject();
-    t.teardown(() => s.stop());
-    const info = await s.driver.stat(parseArtifactUri(s.present));
-    t.is(info?.size, s.content.length);
-    t.is(await s.driver.stat(parseArtifactUri(s.missing)), undefined);
-  });
-
-  test(`${name}: read streams the exact bytes with a version and any stated checksums`, async (t) => {
-    const s = await makeSubject();
-    t.teardown(() => s.stop());
-    const result = await s.driver.read(parseArtifactUri(s.present));
-    if (result.notModified) return t.fail('unexpected notModified');
-    t.deepEqual(await readAll(result.body), s.content);
-    t.is(result.object.size, s.content.length);
-    t.truthy(result.object.version);
-    if (name === 's3' || name === 'gcs' || name === 'https') {
-      t.truthy(result.object.checksums.md5, 'store states an MD5');
-    }
-  });
-
-  test(`${name}: a read with the current version answers notModified without a body`, async (t) => {
-    const s = await makeSubject();
-    t.teardown(() => s.stop());
-    const first = await s.driver.stat(parseArtifactUri(s.present));
-    const again = await s.driver.read(parseArtifactUri(s.present), { unlessVersion: first?.version });
-    t.true(again.notModified);
-    const stale = await s.driver.read(parseArtifactUri(s.present), { unlessVersion: '"some-other-version"' });
-    t.false(stale.notModified);
-    if (!stale.notModified) stale.body.destroy();
-  });
-
-  test(`${name}: reading a missing object is ArtifactNotFoundError naming the URI`, async (t) => {
-    const s = await makeSubject();
-    t.teardown(() => s.stop());
-    const ref = parseArtifactUri(s.missing);
-    const error = await t.throwsAsync(s.driver.read(ref), { instanceOf: ArtifactNotFoundError });
-    t.true(error.message.includes(ref.display), error.message);
-  });
+/** A port where nothing listens: a store that is down. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
-test('s3: wrong credentials are AccessDeniedError and the secret never appears', async (t) => {
-  const s = (await subjects.s3!()) as Subject & { deniedDriver: StorageDriver };
-  t.teardown(() => s.stop());
-  const error = await t.throwsAsync(s.deniedDriver.read(parseArtifactUri(s.present)), { instanceOf: AccessDeniedError });
+async function writeUnder(root: string, name: string, data: Buffer): Promise<string> {
+  await mkdir(dirname(join(root, name)), { recursive: true });
+  await writeFile(join(root, name), data);
+  return join(root, name);
+}
+
+// ---- the conformance suite, once per driver against its real server ----
+
+driverConformance(test, 's3', { write: true, list: true, hash: false, statesMd5: true, keepsSha256: true, containers: true, denied: true, unreachable: true }, async () => {
+  const s3 = await useS3();
+  const bucket = uniqueBucket('conf');
+  await s3.createBucket(bucket);
+  const settings = (overrides: Record<string, string>) => readS3Settings(new Map(Object.entries({ ...s3.flinkOptions, ...overrides })));
+  const driver = createS3Driver({ settings: settings({}) });
+  const denied = createS3Driver({ settings: settings({ 's3.secret-key': 'wrong-secret' }) });
+  const down = createS3Driver({ settings: settings({ 's3.endpoint': `http://127.0.0.1:${await closedPort()}` }) });
+  return {
+    driver,
+    capabilities: { write: true, list: true, hash: false, statesMd5: true, keepsSha256: true, containers: true },
+    put: async (name, data) => {
+      await s3.put(bucket, name, data);
+      return `s3://${bucket}/${name}`;
+    },
+    uri: (name) => `s3://${bucket}/${name}`,
+    listKey: (name) => name,
+    missingContainerUri: `s3://${uniqueBucket('missing')}/x.jar`,
+    denied: { driver: denied, uri: (name) => `s3://${bucket}/${name}` },
+    unreachable: { driver: down, uri: `s3://${bucket}/x.jar` },
+    async stop() {
+      await Promise.all([driver, denied, down].map((d) => d.close?.()));
+    },
+  };
+});
+
+driverConformance(test, 'gcs', { write: true, list: true, hash: false, statesMd5: true, keepsSha256: true, containers: true, denied: true, unreachable: true }, async () => {
+  const server = await startGcsServer();
+  server.createBucket('bkt');
+  server.createBucket('private');
+  server.denyBucket('private');
+  const driver = createGcsDriver({ apiEndpoint: server.url, projectId: 'test' });
+  const down = createGcsDriver({ apiEndpoint: `http://127.0.0.1:${await closedPort()}`, projectId: 'test' });
+  return {
+    driver,
+    capabilities: { write: true, list: true, hash: false, statesMd5: true, keepsSha256: true, containers: true },
+    put: async (name, data) => {
+      await server.putObject('bkt', name, data);
+      return `gs://bkt/${name}`;
+    },
+    uri: (name) => `gs://bkt/${name}`,
+    listKey: (name) => name,
+    missingContainerUri: 'gs://no-such-bucket/x.jar',
+    denied: { driver, uri: (name) => `gs://private/${name}` },
+    unreachable: { driver: down, uri: 'gs://bkt/x.jar' },
+    stop: () => server.stop(),
+  };
+});
+
+driverConformance(test, 'http', { write: false, list: false, hash: false, statesMd5: false, keepsSha256: false, containers: false, denied: true, unreachable: true }, async () => {
+  const root = await tempDir();
+  const server = await startHttpServer({ root, requiredHeaders: { authorization: 'Bearer t0ken' } });
+  const driver = createHttpDriver({ rawHttpEnabled: true, headers: { Authorization: 'Bearer t0ken' } });
+  const denied = createHttpDriver({ rawHttpEnabled: true });
+  const down = createHttpDriver({ rawHttpEnabled: true });
+  const port = await closedPort();
+  return {
+    driver,
+    capabilities: { write: false, list: false, hash: false, statesMd5: false, keepsSha256: false, containers: false },
+    put: async (name, data) => {
+      await writeUnder(root, name, data);
+      return `${server.url}/${name}`;
+    },
+    uri: (name) => `${server.url}/${name}`,
+    listKey: (name) => name,
+    denied: { driver: denied, uri: (name) => `${server.url}/${name}` },
+    unreachable: { driver: down, uri: `http://127.0.0.1:${port}/x.jar` },
+    async stop() {
+      await Promise.all([driver, denied, down].map((d) => d.close?.()));
+      await server.stop();
+    },
+  };
+});
+
+driverConformance(test, 'https', { write: false, list: false, hash: false, statesMd5: true, keepsSha256: false, containers: false, denied: false, unreachable: false }, async () => {
+  const root = await tempDir();
+  const tls = await createTestCertificate();
+  const server = await startHttpServer({ root, tls, contentMd5: true });
+  const driver = createHttpDriver({ ca: tls.cert });
+  return {
+    driver,
+    capabilities: { write: false, list: false, hash: false, statesMd5: true, keepsSha256: false, containers: false },
+    put: async (name, data) => {
+      await writeUnder(root, name, data);
+      return `${server.url}/${name}`;
+    },
+    uri: (name) => `${server.url}/${name}`,
+    listKey: (name) => name,
+    async stop() {
+      await driver.close?.();
+      await server.stop();
+    },
+  };
+});
+
+driverConformance(test, 'file', { write: true, list: true, hash: true, statesMd5: false, keepsSha256: false, containers: false, denied: false, unreachable: false }, async () => {
+  const root = await tempDir();
+  return {
+    driver: createFileDriver(),
+    capabilities: { write: true, list: true, hash: true, statesMd5: false, keepsSha256: false, containers: false },
+    put: async (name, data) => `file://${await writeUnder(root, name, data)}`,
+    uri: (name) => `file://${root}/${name}`,
+    listKey: (name) => join(root, name),
+    stop: async () => undefined,
+  };
+});
+
+// ---- what the contract leaves to each store: messages, hints, transport rules ----
+
+test('s3: wrong credentials are AccessDeniedError naming the URI, and the secret never appears', async (t) => {
+  const s3 = await useS3();
+  const bucket = uniqueBucket('den');
+  await s3.createBucket(bucket);
+  await s3.put(bucket, 'job.jar', 'x');
+  const denied = createS3Driver({ settings: readS3Settings(new Map(Object.entries({ ...s3.flinkOptions, 's3.secret-key': 'wrong-secret' }))) });
+  t.teardown(() => denied.close?.());
+  const error = await t.throwsAsync(denied.read(parseArtifactUri(`s3://${bucket}/job.jar`)), { instanceOf: AccessDeniedError });
   t.false(error.message.includes('wrong-secret'));
   t.regex(error.message, /s3:\/\//);
 });
 
-test('http: a missing required header is AccessDeniedError (401)', async (t) => {
-  const s = (await subjects.http!()) as Subject & { deniedDriver: StorageDriver };
-  t.teardown(() => s.stop());
-  const error = await t.throwsAsync(s.deniedDriver.read(parseArtifactUri(s.present)), { instanceOf: AccessDeniedError });
+test('http: a missing required header is AccessDeniedError naming the status (401)', async (t) => {
+  const root = await tempDir();
+  await writeFile(join(root, 'x.jar'), 'x');
+  const server = await startHttpServer({ root, requiredHeaders: { authorization: 'Bearer t0ken' } });
+  t.teardown(() => server.stop());
+  const error = await t.throwsAsync(createHttpDriver({ rawHttpEnabled: true }).read(parseArtifactUri(`${server.url}/x.jar`)), { instanceOf: AccessDeniedError });
   t.regex(error.message, /401/);
-});
-
-test('gcs: a bucket the caller may not read is AccessDeniedError', async (t) => {
-  const s = await subjects.gcs!();
-  t.teardown(() => s.stop());
-  await t.throwsAsync(s.driver.read(parseArtifactUri(s.denied!)), { instanceOf: AccessDeniedError });
 });
 
 test('file: a directory is NotAFileError', async (t) => {
@@ -270,7 +276,7 @@ const writeSubjects: Record<string, (small: boolean) => Promise<WriteSubject>> =
 };
 
 for (const [name, makeSubject] of Object.entries(writeSubjects)) {
-  for (const size of [100_000, 12 * 1024 * 1024 + 5]) {
+  for (const size of [12 * 1024 * 1024 + 5]) {
     const kind = size > 1_000_000 ? (name === 's3' ? 'multipart' : name === 'gcs' ? 'resumable' : 'large') : 'single';
     test(`${name}: ${kind} write stores the bytes and the SHA-256; a second create-only write is ObjectExistsError`, async (t) => {
       const s = await makeSubject(true);
@@ -352,4 +358,25 @@ test('writes to a missing bucket or with bad credentials are typed errors naming
   t.teardown(() => gcs.stop());
   const gcsDriver = createGcsDriver({ apiEndpoint: gcs.url, projectId: 'test' });
   await t.throwsAsync(gcsDriver.write!(parseArtifactUri('gs://no-bucket/x.jar'), bufferSource(Buffer.from('x')), { checksums: {}, ifAbsent: true }), { instanceOf: ArtifactNotFoundError });
+});
+
+test('http: a server that ignores If-Range cannot splice another version\'s bytes onto a resumed download', async (t) => {
+  const root = await tempDir();
+  await writeFile(join(root, 'x.jar'), randomContent(100_000));
+  const server = await startHttpServer({ root, ignoreIfRange: true });
+  t.teardown(() => server.stop());
+  const driver = createHttpDriver({ rawHttpEnabled: true });
+  t.teardown(() => driver.close?.());
+  const ref = parseArtifactUri(`${server.url}/x.jar`);
+  const old = (await driver.stat(ref))?.version;
+  await writeFile(join(root, 'x.jar'), randomContent(100_001));
+  await t.throwsAsync(driver.read(ref, { start: 50_000, ifMatch: old }), { instanceOf: ObjectChangedError, message: /range is of another version/ });
+  // The same version still resumes.
+  const current = (await driver.stat(ref))?.version;
+  const resumed = await driver.read(ref, { start: 50_000, ifMatch: current });
+  t.false(resumed.notModified);
+  if (!resumed.notModified) {
+    t.is(resumed.start, 50_000);
+    t.is((await readAll(resumed.body)).length, 50_001);
+  }
 });

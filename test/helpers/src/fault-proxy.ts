@@ -17,7 +17,12 @@ export type Fault =
   | { readonly kind: 'truncate'; readonly afterBytes: number }
   | { readonly kind: 'corrupt'; readonly atByte: number }
   /** Wait before forwarding the request (any method): an upload in progress, for a while. */
-  | { readonly kind: 'hold'; readonly ms: number };
+  | { readonly kind: 'hold'; readonly ms: number }
+  /**
+   * Accept an upload, read this many bytes of its body, then stop reading and never answer (a
+   * server or middlebox that hangs mid-upload). Nothing reaches the upstream server.
+   */
+  | { readonly kind: 'stall-upload'; readonly afterBytes: number };
 
 export interface FaultRule {
   /** Which requests: method and a path test. @default every GET */
@@ -73,6 +78,19 @@ export async function startFaultProxy(upstream: string): Promise<RunningFaultPro
       res.writeHead(fault.status, { 'content-type': 'application/xml', 'retry-after': '0' }).end('<Error><Code>SlowDown</Code><Message>injected</Message></Error>');
       return;
     }
+    if (fault?.kind === 'stall-upload') {
+      let received = 0;
+      const onData = (chunk: Buffer): void => {
+        received += chunk.length;
+        if (received >= fault.afterBytes) {
+          req.off('data', onData);
+          req.pause();
+        }
+      };
+      req.on('data', onData);
+      stalled.add(res);
+      return;
+    }
     if (fault?.kind === 'hold') {
       req.pause();
       const timer = setTimeout(() => forward(undefined), fault.ms);
@@ -98,6 +116,7 @@ export async function startFaultProxy(upstream: string): Promise<RunningFaultPro
               seen += chunk.length;
               switch (fault.kind) {
                 case 'hold':
+                case 'stall-upload':
                   return callback(null, chunk);
                 case 'corrupt': {
                   if (fault.atByte >= before && fault.atByte < seen) {

@@ -448,6 +448,9 @@ export async function startGcsServer(): Promise<RunningGcsServer> {
       json(res, status, { error: { code: status, message, errors: [{ message, domain: 'global', reason: error instanceof HttpError ? error.reason : 'backendError' }] } });
     });
   });
+  // Node closes idle keep-alive connections after 5 s, racing a client that reuses one at that
+  // moment (a reset). Google's front ends keep them for minutes; so do we.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 

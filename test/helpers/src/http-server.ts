@@ -31,6 +31,8 @@ export interface HttpServerOptions {
   bytesPerSecond?: number;
   /** Path -> content to send instead of the file's, with the file's own headers (a corrupting server). */
   tamper?: Record<string, Buffer>;
+  /** Serve ranges whatever If-Range says, as some servers and proxies do. @default false (honour it, as nginx does) */
+  ignoreIfRange?: boolean;
 }
 
 export interface RecordedRequest {
@@ -80,6 +82,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     });
   };
   const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, handler) : createHttpServer(handler);
+  // Node closes idle keep-alive connections after 5 s, racing a client that reuses one at that
+  // moment (a reset). Web servers and CDNs keep them for a minute or more; so do we.
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -140,7 +145,11 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: HttpSer
   let start = 0;
   let end = stats.size - 1;
   let status = 200;
-  const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+  // If-Range (RFC 9110 13.1.5): the range only if the representation is still the one named,
+  // by a strong ETag or the exact Last-Modified date; otherwise the whole of the new one.
+  const ifRange = [req.headers['if-range']].flat()[0];
+  const rangeStillValid = ifRange === undefined || options.ignoreIfRange === true || (ifRange.startsWith('"') ? ifRange === etag : ifRange === lastModified);
+  const range = rangeStillValid ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') : null;
   if (range) {
     start = Number(range[1]);
     end = range[2] ? Math.min(Number(range[2]), end) : end;
