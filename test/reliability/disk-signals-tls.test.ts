@@ -29,14 +29,15 @@ async function mountTmpfs(t: import('ava').ExecutionContext, options: string): P
   return dir;
 }
 
-rootOnly('a full disk is a clear error naming the path; the temporary file is removed', async (t) => {
+rootOnly('a full disk is a clear error naming the artifact and where it was going; the temporary file is removed', async (t) => {
   const base = await mountTmpfs(t, 'size=1m');
   const src = await tempDir();
   await writeFixture(join(src, 'big.jar'), randomContent(3 * 1024 * 1024));
   const result = await runCli(['fetch', `file://${src}/big.jar`, '-Dkubernetes.cluster-id=app', `-Duser.artifacts.base-dir=${base}`]);
   t.is(result.code, 1);
-  t.regex(result.stderr, new RegExp(`cannot write ${base}/default/app/\\.flink-artifacts/big\\.jar\\.\\d+\\.[0-9a-f]+\\.part: no space left on device`));
-  t.deepEqual(await readdir(join(base, 'default', 'app', '.flink-artifacts')), []);
+  t.regex(result.stderr, new RegExp(`cannot write file://${src}/big\\.jar to ${base}/default/app/big\\.jar: no space left on device`));
+  t.notRegex(result.stderr, /\.part/, 'the temporary file is ours, not the user\'s concern');
+  t.deepEqual((await readdir(join(base, 'default', 'app', '.flink-artifacts'), { recursive: true })).filter((n) => n !== 'owners'), []);
   t.deepEqual((await readdir(join(base, 'default', 'app'))).filter((n) => n !== '.flink-artifacts'), []);
 });
 

@@ -4,6 +4,7 @@ import {
   ChecksumMismatchError,
   BatchFailedError,
   FlinkKeys,
+  abortableSleep,
   NotAFileError,
   ObjectExistsError,
   TargetExistsError,
@@ -13,6 +14,7 @@ import {
   hashFile,
   isFlinkArtifactsError,
   readTransferPolicy,
+  requireArtifacts,
   runTransfers,
   withRequestTimeout,
   withRetries,
@@ -113,6 +115,7 @@ export class UploadFailedError extends BatchFailedError<UploadReport> {
  */
 export async function uploadArtifacts(options: UploadOptions): Promise<UploadReport> {
   const plan = planUpload(options.config, options.jobUri);
+  requireArtifacts(plan, 'upload');
   const concurrency = options.concurrency ?? DEFAULT_UPLOAD_CONCURRENCY;
   const policy = options.policy ?? readTransferPolicy(options.config);
   const opened = await openDrivers(options.config, { given: options.drivers, storage: options.storage, maxSockets: Math.max(concurrency * 4, 16) });
@@ -274,20 +277,40 @@ async function uploadAttempt(
   // the idle timeout, on every store; the attempt is then retried.
   const watch = context.watchIdle('sent');
   try {
-    await write(item.destination, source, { checksums, ifAbsent, signal: watch.signal, onBytes: watch.onBytes });
+    await write(item.destination, source, { checksums, ifAbsent, signal: watch.signal, onBytes: watch.onBytes, retryPart: (attempt) => context.retry(attempt) });
   } catch (error) {
     if (watch.signal.aborted && !context.signal?.aborted && isFlinkArtifactsError(watch.signal.reason)) throw watch.signal.reason;
     if (!(error instanceof ObjectExistsError)) throw error;
-    // Another client created it between our look and our write: fine if it is the same content.
-    const now = await look();
+    // Another client created it between our look and our write, or is creating it now: fine
+    // if it is the same content; its object is awaited (within the retry deadline) to tell.
+    const now = await awaitObject(look, context);
     if (now !== undefined && (await compare(now)) === 'same') {
       return { ...base, status: 'skipped', bytes: 0, reason: 'identical object written concurrently by another client' };
+    }
+    if (now === undefined) {
+      throw new TargetExistsError(`${item.destination.display} is being created by another client, which has not finished; not replacing it`, {
+        hint: 'try again once the other upload is done, or rename the local file',
+      });
     }
     throw refuseExisting(item, 'different', now, local.size);
   } finally {
     watch.stop();
   }
   return { ...base, status: 'uploaded', bytes: local.size, ...(reason ? { reason } : {}) };
+}
+
+/**
+ * The object another client is creating: looked for until it appears, with the retry policy's
+ * backoff, until its deadline.
+ */
+async function awaitObject(look: () => Promise<RemoteObject | undefined>, context: TransferContext): Promise<RemoteObject | undefined> {
+  const { policy, signal } = context;
+  const started = Date.now();
+  for (let wait = policy.initialBackoffMs; ; wait = Math.min(policy.maxBackoffMs, wait * 2)) {
+    const found = await look();
+    if (found !== undefined || Date.now() - started + wait > policy.deadlineMs) return found;
+    await abortableSleep(wait, signal);
+  }
 }
 
 /**

@@ -1,8 +1,9 @@
 import type { FlinkConfig } from './config.ts';
-import { RawHttpDisabledError } from './errors.ts';
+import { ConfigError, RawHttpDisabledError } from './errors.ts';
 import { assertNoNameClash } from './name-clash.ts';
 import { FlinkKeys, readArtifactList, readClusterLocation, readHttpSettings, readJobUri, type ClusterLocation } from './options.ts';
 import { targetPath } from './paths.ts';
+import { checkSource, readSourcePolicy } from './source-policy.ts';
 import { parseArtifactUri, type ArtifactUri } from './uri.ts';
 
 /** Whether an artifact is the job jar or an entry of `user.artifacts.artifact-list`. */
@@ -47,6 +48,21 @@ export function readArtifactSet(config: FlinkConfig, jobUri?: string): ArtifactS
   return { job, artifacts, listed };
 }
 
+/**
+ * Refuses an empty set for a transfer, as Flink refuses to start an application without a jar
+ * ("The 'pipeline.jars' config must contain one JAR."): an init container that fetches nothing
+ * succeeds, and the JobManager fails later, far from the cause.
+ *
+ * @throws ConfigError naming `pipeline.jars` and the list.
+ */
+export function requireArtifacts(set: Pick<ArtifactSet, 'job' | 'artifacts'>, verb: 'fetch' | 'upload'): void {
+  if (set.job !== undefined || set.artifacts.length > 0) return;
+  throw new ConfigError(`nothing to ${verb}: no job jar (JOB_URI or ${FlinkKeys.pipelineJars}) and ${FlinkKeys.artifactList} is empty`, {
+    key: FlinkKeys.pipelineJars,
+    hint: `give the job jar as JOB_URI or in ${FlinkKeys.pipelineJars} (Flink: "The 'pipeline.jars' config must contain one JAR."), or list artifacts in ${FlinkKeys.artifactList}`,
+  });
+}
+
 /** The entries of a set in transfer order: job first. */
 export function artifactEntries<E>(set: { readonly job: E | undefined; readonly artifacts: readonly E[] }): E[] {
   return set.job === undefined ? [...set.artifacts] : [set.job, ...set.artifacts];
@@ -89,15 +105,17 @@ export interface PlanFetchOptions {
  * Throws on the first problem, so that a bad list fails before anything is downloaded.
  *
  * @throws ConfigError, InvalidUriError, UnsupportedSchemeError, UnsafePathError,
- *   RawHttpDisabledError, NameClashError.
+ *   RawHttpDisabledError, NameClashError, SourceRefusedError (the source policy).
  */
 export function planFetch(options: PlanFetchOptions): FetchPlan {
   const { config } = options;
   const location = readClusterLocation(config, options.cwd);
   const http = readHttpSettings(config);
+  const policy = readSourcePolicy(config);
   const set = readArtifactSet(config, options.jobUri);
 
   const plan = ({ role, uri }: ArtifactEntry): PlannedArtifact => {
+    checkSource(uri, policy);
     if (uri.location.scheme === 'http' && !http.rawHttpEnabled) {
       throw new RawHttpDisabledError(`plain http is disabled: ${uri.display}`, {
         hint: `use https, or set ${FlinkKeys.rawHttpEnabled}=true`,

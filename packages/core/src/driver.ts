@@ -85,6 +85,12 @@ export interface WriteOptions {
   readonly ifAbsent: boolean;
   /** Called with byte counts as they are sent. */
   readonly onBytes?: ((bytes: number) => void) | undefined;
+  /**
+   * Runs one idempotent piece of the write (a multipart part) with the caller's retry policy,
+   * so that a failed part is sent again alone, not the whole object. Transient failures of the
+   * piece must reach it as retryable typed errors. @default one attempt
+   */
+  readonly retryPart?: (<T>(attempt: () => Promise<T>) => Promise<T>) | undefined;
 }
 
 /**

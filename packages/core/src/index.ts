@@ -15,3 +15,4 @@ export * from './artifact-plan.ts';
 export * from './suggest.ts';
 export * from './fs-errors.ts';
 export * from './transfer-engine.ts';
+export * from './source-policy.ts';

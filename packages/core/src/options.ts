@@ -73,6 +73,11 @@ export function readClusterLocation(config: FlinkConfig, cwd = process.cwd()): C
   }
   const givenBaseDir = readString(config, FlinkKeys.baseDir) ?? DEFAULT_BASE_DIR;
   if (givenBaseDir.includes('\u0000')) throw new ConfigError(`${FlinkKeys.baseDir} contains a NUL byte`, { key: FlinkKeys.baseDir });
+  // Flink joins the base dir as given; a ".." that we resolved away would put the files
+  // somewhere else than where the JobManager looks.
+  if (givenBaseDir.split(/[/\\]/).includes('..')) {
+    throw new ConfigError(`${FlinkKeys.baseDir} ${JSON.stringify(givenBaseDir)} contains "..": give the directory itself`, { key: FlinkKeys.baseDir });
+  }
   const baseDir = isAbsolute(givenBaseDir) ? resolve(givenBaseDir) : resolve(cwd, givenBaseDir);
   return { baseDir, namespace, clusterId, clusterDir: join(baseDir, namespace, clusterId) };
 }

@@ -152,7 +152,8 @@ export async function withRetries<T>(attempt: (number: number) => Promise<T>, op
   }
 }
 
-function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+/** Waits `ms`, or rejects with AbortedError as soon as `signal` aborts. */
+export function abortableSleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(new AbortedError());
     const timer = setTimeout(() => {

@@ -61,9 +61,11 @@ export function parseArtifactUri(input: string): ArtifactUri {
   }
 
   if (raw.startsWith('/')) {
-    // Taken literally: a plain path has no percent-encoding and no fragment.
-    const location: ArtifactLocation = { scheme: 'local', path: raw };
-    return { raw, display, location, fileName: fileNameOf(location, display), sha256: undefined };
+    // Taken literally (no percent-encoding), except a trailing #sha256=<64 hex> pin, which
+    // means what it means on every other URI rather than becoming part of the file name.
+    const pinned = /#sha256=([0-9a-fA-F]{64})$/.exec(raw);
+    const location: ArtifactLocation = { scheme: 'local', path: pinned === null ? raw : raw.slice(0, pinned.index) };
+    return { raw, display, location, fileName: fileNameOf(location, display), sha256: pinned?.[1]?.toLowerCase() };
   }
 
   const schemeMatch = SCHEME_PATTERN.exec(raw);

@@ -14,6 +14,7 @@ import {
   planFetch,
   plannedArtifacts,
   readTransferPolicy,
+  requireArtifacts,
   runTransfers,
   stateDirectory,
   type Checksums,
@@ -26,7 +27,9 @@ import {
   type TransferOptions,
 } from '@flink-artifacts/core';
 import { openDrivers, type StorageOptions } from '@flink-artifacts/storage';
-import { PartialDownload, algorithmsFor, sweepAbandonedTempFiles } from './partial-download.ts';
+import { claimLeftovers, type Leftover } from './leftovers.ts';
+import { Ownership } from './ownership.ts';
+import { PartialDownload, algorithmsFor } from './partial-download.ts';
 import { currentBootId, readRecord, recordMatches, removeRecord, uriKey, writeRecord, writtenThisBoot } from './record.ts';
 
 /** How one artifact ended. */
@@ -48,9 +51,9 @@ export interface ArtifactResult {
 
 /** What a fetch did. The CLI prints this; `--json` prints it as JSON. */
 export interface FetchReport {
-  /** Absolute path of the job jar, or null when no job jar was given. */
+  /** Absolute path of the job jar, or null when no job jar was given or it failed. */
   readonly jobJar: string | null;
-  /** Absolute paths of the artifacts of `user.artifacts.artifact-list`, in order. */
+  /** Absolute paths of the artifacts of `user.artifacts.artifact-list` that are in place, in order (failed ones left out). */
   readonly artifacts: string[];
   /** How many files were downloaded or copied. */
   readonly fetched: number;
@@ -103,32 +106,40 @@ export class FetchFailedError extends BatchFailedError<FetchReport> {
  */
 export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport> {
   const plan = planFetch({ config: options.config, jobUri: options.jobUri, ...(options.cwd ? { cwd: options.cwd } : {}) });
+  requireArtifacts(plan, 'fetch');
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const policy = options.policy ?? readTransferPolicy(options.config);
   const drivers = await openDrivers(options.config, { given: options.drivers, storage: options.storage, maxSockets: Math.max(concurrency, 8) });
   const items = plannedArtifacts(plan);
   // A fixed memory budget for write buffers, shared by the transfers running at once.
   const writeBufferBytes = Math.min(2 * MiB, Math.max(256 * 1024, Math.floor(WRITE_BUFFER_BUDGET / Math.min(concurrency, items.length || 1))));
+  let ownership: Ownership | undefined;
 
   try {
     const clusterDir = plan.location.clusterDir;
     const stateDir = stateDirectory(clusterDir);
-    if (items.some((item) => item.mode === 'download')) {
+    const downloads = items.filter((item) => item.mode === 'download');
+    let leftovers = new Map<string, Leftover>();
+    if (downloads.length > 0) {
       await ensureDirectory(stateDir, clusterDir);
-      await sweepAbandonedTempFiles(stateDir);
+      ownership = await Ownership.start(stateDir);
+      leftovers = await claimLeftovers(stateDir, ownership, new Map(downloads.map((item) => [item.uri.fileName, uriKey(item.uri.raw)])));
     }
+    const owner = ownership?.id ?? '';
     const results = await runTransfers(
       {
         items,
         displayOf: (item) => item.uri.display,
-        transfer: (item, context) => fetchOne(item, context, { drivers: drivers.picker, stateDir, writeBufferBytes }),
+        transfer: (item, context) => fetchOne(item, context, { drivers: drivers.picker, stateDir, writeBufferBytes, owner, leftover: leftovers.get(item.uri.fileName) }),
         failed: (item, error) => ({ role: item.role, uri: item.uri.display, path: item.path, status: 'failed' as const, bytes: 0, error }),
       },
       { concurrency, policy, signal: options.signal, onEvent: options.onEvent, abortedMessage: 'fetch aborted; temporary files removed' },
     );
+    // Only files that are there: a failed artifact's path names nothing Flink can use.
+    const inPlace = new Set(results.filter((r) => r.status !== 'failed').map((r) => r.path));
     const report: FetchReport = {
-      jobJar: plan.job === undefined ? null : plan.job.path,
-      artifacts: plan.artifacts.map((artifact) => artifact.path),
+      jobJar: plan.job !== undefined && inPlace.has(plan.job.path) ? plan.job.path : null,
+      artifacts: plan.artifacts.map((artifact) => artifact.path).filter((path) => inPlace.has(path)),
       fetched: results.filter((r) => r.status === 'fetched').length,
       reused: results.filter((r) => r.status === 'reused').length,
       bytes: results.reduce((sum, r) => sum + r.bytes, 0),
@@ -138,6 +149,7 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
     if (results.some((r) => r.status === 'failed')) throw new FetchFailedError(report);
     return report;
   } finally {
+    await ownership?.stop();
     await drivers.close();
   }
 }
@@ -162,11 +174,15 @@ async function ensureDirectory(dir: string, shown: string): Promise<void> {
   }
 }
 
-/** What every artifact of one fetch shares. */
+/** What every artifact of one fetch shares, and what a killed fetcher left for this one. */
 interface Shared {
   readonly drivers: DriverPicker;
   readonly stateDir: string;
   readonly writeBufferBytes: number;
+  /** This fetcher's ownership id, in its temporary files' names. */
+  readonly owner: string;
+  /** A part file of a gone fetcher to continue, if any. */
+  readonly leftover: Leftover | undefined;
 }
 
 async function fetchOne(item: PlannedArtifact, context: TransferContext, shared: Shared): Promise<ArtifactResult> {
@@ -182,7 +198,9 @@ async function fetchOne(item: PlannedArtifact, context: TransferContext, shared:
     return { ...base, status: 'local', bytes: 0 };
   }
 
-  const partial = new PartialDownload(shared.stateDir, item.path, uri.display);
+  const partial = new PartialDownload(shared.stateDir, item.path, uri.display, shared.owner, uriKey(uri.raw));
+  // Continued, not started over: the next read asks for the rest of the version it recorded.
+  if (shared.leftover !== undefined) await partial.adopt(shared.leftover.part, shared.leftover.record);
   let reuseChecked = false;
   let started = false;
   try {
@@ -211,7 +229,7 @@ async function fetchOne(item: PlannedArtifact, context: TransferContext, shared:
       }
       const version = partial.expectations?.version;
       await removeRecord(shared.stateDir, uri.fileName);
-      const written = await partial.commit(context.signal);
+      const written = await partial.commit(context.signal, await sourceMode(uri.location));
       await saveRecord(item, version, written.checksums, shared.stateDir);
       return { ...base, status: 'fetched', bytes: written.bytes };
     });
@@ -306,6 +324,16 @@ async function saveRecord(item: PlannedArtifact, version: string | undefined, ch
   }).catch((error: unknown) => {
     throw fileSystemError(error, stateDir, 'write');
   });
+}
+
+/**
+ * A file:// copy keeps its source's permission bits, never wider: a 0640 key store stays 0640.
+ * Other sources get the default (0644 under the usual umask).
+ */
+async function sourceMode(location: PlannedArtifact['uri']['location']): Promise<number | undefined> {
+  if (location.scheme !== 'file') return undefined;
+  const info = await stat(location.path).catch(() => undefined);
+  return info === undefined ? undefined : info.mode & 0o777;
 }
 
 async function verifyLocalDigest(path: string, sha256: string, display: string): Promise<void> {

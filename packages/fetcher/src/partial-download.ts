@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readdir, rename, stat } from 'node:fs/promises';
+import { chmod, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +16,7 @@ import {
   type RemoteObject,
 } from '@flink-artifacts/core';
 import { createChecksumJob, type ChecksumJob } from './hashing.ts';
+import { currentBootId } from './record.ts';
 import { removeFile } from './remove-file.ts';
 
 const PART_SUFFIX = '.part';
@@ -62,6 +62,33 @@ export interface AppendOptions {
 }
 
 /**
+ * What a partial file holds, kept beside it (`<part>.json`) so that a fetcher restarted after a
+ * kill can continue it: whose bytes they are (the URI, hashed) and which version of the object.
+ */
+export interface PartRecord extends Expectations {
+  /** SHA-256 of the URI text. */
+  readonly uri: string;
+  /** The boot the bytes were written in: after a reboot, unsynced bytes may be holes. */
+  readonly bootId: string | undefined;
+}
+
+/** The part file of an artifact's file name for an owner: `<name>.<owner>.part`. */
+export function partName(fileName: string, owner: string): string {
+  return `${fileName}.${owner}${PART_SUFFIX}`;
+}
+
+/** `<name>.<owner>.part` -> name and owner; undefined for other files. */
+export function parsePartName(name: string): { fileName: string; owner: string } | undefined {
+  const match = /^(.+)\.([0-9a-f]{12})\.part$/.exec(name);
+  return match === null ? undefined : { fileName: match[1]!, owner: match[2]! };
+}
+
+/** The sidecar record of a part file. */
+export function partRecordPath(part: string): string {
+  return `${part}.json`;
+}
+
+/**
  * One artifact's download in progress: a temporary file beside the target (same filesystem, so
  * the final rename is atomic), the bytes written so far and their running checksums. A cut
  * transfer keeps what arrived, so the next attempt can ask for the rest; nothing appears under
@@ -69,20 +96,50 @@ export interface AppendOptions {
  */
 export class PartialDownload {
   readonly tmp: string;
+  readonly #record: string;
   readonly #target: string;
   readonly #display: string;
+  readonly #uriKey: string;
   #expect: Expectations | undefined;
   #job: ChecksumJob | undefined;
   #bytes = 0;
   /** Whether the temporary file may exist (saves a syscall per artifact when it cannot). */
   #written = false;
 
-  constructor(tempDir: string, target: string, display: string) {
-    // <name>.<pid>.<random>.part: the pid lets a later run tell an abandoned file from one a
-    // live process is still writing.
-    this.tmp = join(tempDir, `${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}${PART_SUFFIX}`);
+  /**
+   * @param owner this fetcher's ownership id: the part is `<name>.<owner>.part`, which no other
+   *   fetcher sharing the directory touches while this one lives.
+   * @param uriKey the hashed URI, recorded with the part.
+   */
+  constructor(tempDir: string, target: string, display: string, owner: string, uriKey: string) {
+    this.tmp = join(tempDir, partName(basename(target), owner));
+    this.#record = partRecordPath(this.tmp);
     this.#target = target;
     this.#display = display;
+    this.#uriKey = uriKey;
+  }
+
+  /**
+   * Continues the part file a killed fetcher left (moved under this one's name): its bytes
+   * count, its record says which version they belong to, and the next read asks for the rest.
+   */
+  async adopt(part: string, record: PartRecord): Promise<void> {
+    await rename(part, this.tmp);
+    await removeFile(partRecordPath(part));
+    this.#written = true;
+    this.#expect = { size: record.size, stored: record.stored, pinnedSha256: record.pinnedSha256, version: record.version };
+    this.#bytes = (await stat(this.tmp)).size;
+    this.#job = undefined;
+    await this.#saveRecord();
+  }
+
+  async #saveRecord(): Promise<void> {
+    const expect = this.#expect;
+    if (expect === undefined) return;
+    const record: PartRecord = { ...expect, uri: this.#uriKey, bootId: await currentBootId() };
+    await writeFile(this.#record, JSON.stringify(record)).catch((error: unknown) => {
+      throw fileSystemError(error, this.#record, 'write');
+    });
   }
 
   /** Bytes safely in the temporary file. */
@@ -100,6 +157,7 @@ export class PartialDownload {
     await this.reset();
     this.#expect = { size: object.size, stored: object.checksums, pinnedSha256, version: object.version };
     this.#job = createChecksumJob(algorithmsFor(this.#expect), object.size);
+    await this.#saveRecord();
   }
 
   /** True when a cut transfer can continue with a ranged request from {@link bytes}. */
@@ -110,6 +168,7 @@ export class PartialDownload {
   /** Forgets the bytes received so far. */
   async reset(): Promise<void> {
     if (this.#written) await removeFile(this.tmp);
+    if (this.#expect !== undefined) await removeFile(this.#record);
     this.#written = false;
     this.#bytes = 0;
     this.#job?.close();
@@ -164,11 +223,12 @@ export class PartialDownload {
   }
 
   /**
-   * Verifies size and checksums, then renames the file into place.
+   * Verifies size and checksums, then renames the file into place, with `mode` (permission
+   * bits) if given.
    *
    * @throws SizeMismatchError (retryable: the body was cut), ChecksumMismatchError.
    */
-  async commit(signal?: AbortSignal): Promise<{ bytes: number; checksums: Checksums }> {
+  async commit(signal?: AbortSignal, mode?: number): Promise<{ bytes: number; checksums: Checksums }> {
     const expect = this.#expect;
     const job = this.#job;
     if (expect === undefined || job === undefined) throw new Error('commit before begin');
@@ -196,9 +256,15 @@ export class PartialDownload {
       });
     }
     signal?.throwIfAborted();
+    if (mode !== undefined) {
+      await chmod(this.tmp, mode).catch((error: unknown) => {
+        throw fileSystemError(error, this.#target, 'write');
+      });
+    }
     await rename(this.tmp, this.#target).catch((error: unknown) => {
       throw fileSystemError(error, this.#target, 'write');
     });
+    await removeFile(this.#record);
     this.#written = false;
     return { bytes: this.#bytes, checksums: actual };
   }
@@ -208,6 +274,7 @@ export class PartialDownload {
     this.#job?.close();
     this.#job = undefined;
     if (this.#written) await removeFile(this.tmp);
+    if (this.#expect !== undefined) await removeFile(this.#record);
     this.#written = false;
   }
 
@@ -218,38 +285,9 @@ export class PartialDownload {
     if (isFlinkArtifactsError(error)) return error;
     const errno = error as NodeJS.ErrnoException;
     // The write stream's errors name our temporary file; anything else came from the network.
-    if (errno.path === this.tmp || errno.code === 'ENOSPC' || errno.code === 'EDQUOT' || errno.code === 'EROFS') return fileSystemError(error, this.tmp, 'write');
+    // Named by what the user asked for (the URI and where it goes), not by our temporary file.
+    if (errno.path === this.tmp || errno.code === 'ENOSPC' || errno.code === 'EDQUOT' || errno.code === 'EROFS') return fileSystemError(error, `${display} to ${this.#target}`, 'write');
     const message = error instanceof Error ? error.message || errno.code || error.name : String(error);
     return new TransferError(`${display}: transfer failed: ${message}`, { cause: error, retryable: true });
-  }
-}
-
-/**
- * Removes temporary files that no live process is writing: left by a killed run (SIGKILL, OOM,
- * node failure). Files of our own pid are from an earlier incarnation: in a container, a
- * restarted init process usually has the same pid as the killed one.
- */
-export async function sweepAbandonedTempFiles(tempDir: string): Promise<number> {
-  const names = await readdir(tempDir).catch(() => [] as string[]);
-  let removed = 0;
-  for (const name of names) {
-    if (!name.endsWith(PART_SUFFIX)) continue;
-    const pid = Number(/\.(\d+)\.[0-9a-f]+\.part$/.exec(name)?.[1]);
-    if (Number.isInteger(pid) && pid !== process.pid && isAlive(pid)) continue;
-    const path = join(tempDir, name);
-    if ((await stat(path).catch(() => undefined))?.isFile()) {
-      await removeFile(path);
-      removed++;
-    }
-  }
-  return removed;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -313,17 +313,22 @@ test('an aborted fetch removes its temporary files and leaves no final file', as
   t.deepEqual(left, []);
 });
 
-test('an old temporary file of a killed run is swept; a fresh run completes', async (t) => {
+test('leftovers of gone fetchers are swept, a live fetcher\'s part is never touched; a fresh run completes', async (t) => {
   const src = await tempDir();
   await writeFixture(join(src, 'job.jar'), 'complete');
   const base = await tempDir();
   const state = join(base, 'default', 'app', '.flink-artifacts');
-  // pid 999999 does not exist here: the file belongs to a dead process.
-  await writeFixture(join(state, 'job.jar.999999.abcdef.part'), 'half');
+  // A fetcher that is gone (no heartbeat), one of the older PID-named scheme, and a live one.
+  await writeFixture(join(state, 'job.jar.0123456789ab.part'), 'half');
+  await writeFixture(join(state, 'job.jar.999999.abcdefabcdef.part'), 'old');
   const old = new Date(Date.now() - 3600_000);
-  await utimes(join(state, 'job.jar.999999.abcdef.part'), old, old);
+  await utimes(join(state, 'job.jar.999999.abcdefabcdef.part'), old, old);
+  await writeFixture(join(state, 'lib.jar.aaaaaaaaaaaa.part'), 'someone else is writing this');
+  await writeFixture(join(state, 'owners', 'aaaaaaaaaaaa'), '1\n');
+  const heartbeat = setInterval(() => void utimes(join(state, 'owners', 'aaaaaaaaaaaa'), new Date(), new Date()), 500);
+  t.teardown(() => clearInterval(heartbeat));
   await fetchArtifacts({ config: flink({ 'kubernetes.cluster-id': 'app', 'user.artifacts.base-dir': base }), jobUri: `file://${src}/job.jar` });
-  t.false((await listFiles(state)).some((f) => f.endsWith('.part')));
+  t.deepEqual((await listFiles(state)).filter((f) => f.endsWith('.part')), ['lib.jar.aaaaaaaaaaaa.part']);
   t.is(await readFile(join(base, 'default', 'app', 'job.jar'), 'utf8'), 'complete');
 });
 

@@ -44,6 +44,11 @@ export interface GcsDriverOptions {
   /** Objects larger than this use a resumable upload instead of one multipart request. @default 16 MiB */
   readonly resumableThreshold?: number;
   /**
+   * Send credentials to a custom `apiEndpoint` too (a private endpoint or proxy in front of
+   * GCS). The library sends none there by default, as for an emulator. @default false
+   */
+  readonly authenticate?: boolean;
+  /**
    * Extra trusted CA certificates (PEM). The GCS library takes no per-client CA, so they are
    * added to the process's default CAs (Node 22.15 and later); on older Node, use
    * NODE_EXTRA_CA_CERTS.
@@ -66,6 +71,7 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver {
   const storage = new Storage({
     projectId: options.projectId ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT ?? 'flink-artifacts',
     ...(options.apiEndpoint === undefined ? {} : { apiEndpoint: options.apiEndpoint }),
+    ...(options.authenticate === true ? { useAuthWithCustomEndpoint: true } : {}),
     // One attempt per request: retries belong to the transfer layer, which logs each, resumes
     // downloads and keeps one deadline per artifact.
     retryOptions: { autoRetry: false },
@@ -101,6 +107,14 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver {
       return new AccessDeniedError(`${display}: access denied by GCS (${status})`, {
         cause: error,
         hint: 'check GOOGLE_APPLICATION_CREDENTIALS or the workload identity, and the bucket IAM policy',
+      });
+    }
+    // google-auth-library found no credentials, or could not turn them into a token: an
+    // answer no retry changes. Its errors carry neither a status nor a code.
+    if (status === undefined && CREDENTIAL_FAILURE.test(detail)) {
+      return new AccessDeniedError(`${display}: no usable GCS credentials (${detail.split('.')[0]})`, {
+        cause: error,
+        hint: 'set GOOGLE_APPLICATION_CREDENTIALS to a service account key file, or give the pod a workload identity',
       });
     }
     // No status: the request never got an answer (refused, reset, timed out).
@@ -189,6 +203,9 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver {
     },
   };
 }
+
+// What google-auth-library says when it has no credentials or they are refused by the token service.
+const CREDENTIAL_FAILURE = /could not load the default credentials|could not refresh access token|invalid_grant|unauthorized_client|invalid_client|no access, refresh token|error getting access token/i;
 
 /**
  * Adds CA certificates to the process's default trust (what the GCS library's HTTP clients use).

@@ -1,4 +1,6 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { Agent as HttpAgent } from 'node:http';
+import type { LookupFunction } from 'node:net';
 import { Agent as HttpsAgent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import got, { type Response } from 'got';
@@ -7,9 +9,14 @@ import type { Readable } from 'node:stream';
 import {
   AccessDeniedError,
   ArtifactNotFoundError,
+  DEFAULT_SOURCE_POLICY,
   InvalidUriError,
   ObjectChangedError,
   RawHttpDisabledError,
+  SourceRefusedError,
+  checkAddress,
+  checkHost,
+  isFlinkArtifactsError,
   TransferError,
   base64ToHex,
   redactSecrets,
@@ -21,6 +28,7 @@ import {
   type ReadResult,
   type RemoteObject,
   type StatOptions,
+  type SourcePolicy,
   type StorageDriver,
 } from '@flink-artifacts/core';
 import { errorText } from './errors.ts';
@@ -39,6 +47,10 @@ export interface HttpDriverOptions {
   readonly maxRedirects?: number;
   /** Time to connect and get response headers. @default 15 s */
   readonly connectTimeoutMs?: number;
+  /** Where requests may go, redirects and DNS answers included. @default everything but link-local and metadata addresses */
+  readonly policy?: SourcePolicy;
+  /** Resolves host names (tests map names to addresses with it). @default dns.lookup */
+  readonly lookup?: LookupFunction;
 }
 
 // A version made from Last-Modified rather than an ETag, so the conditional request knows
@@ -61,8 +73,11 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
     // A given CA is added to Node's own, not instead of them.
     https: new HttpsAgent({ keepAlive: true, maxSockets, ...(options.ca === undefined ? {} : { ca: [...rootCertificates, options.ca.toString()] }) }),
   };
+  const policy = options.policy ?? DEFAULT_SOURCE_POLICY;
   const client = got.extend({
     agent,
+    // Every connection's addresses pass the policy: a name may resolve to a metadata address.
+    dnsLookup: guardedLookup(options.lookup ?? dnsLookup, policy),
     headers: { 'user-agent': 'flink-artifacts', ...headers },
     // No Accept-Encoding: the server sends the stored bytes, which is what checksums describe.
     decompress: false,
@@ -77,6 +92,12 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
         (redirectOptions, response) => {
           const from = response.url;
           const to = redirectOptions.url instanceof URL ? redirectOptions.url : new URL(String(redirectOptions.url));
+          // A redirect may point anywhere: it passes the same policy as the URI did.
+          const scheme = to.protocol.replace(/:$/, '');
+          if (policy.allowedSchemes !== undefined && !policy.allowedSchemes.has(scheme)) {
+            throw new SourceRefusedError(`${redactUri(from)} redirects to ${redactUri(to.href)}: scheme ${scheme} is not allowed`);
+          }
+          checkHost(to.hostname, policy, `${redactUri(from)} redirects to ${redactUri(to.href)}`);
           if (to.protocol === 'http:' && from.startsWith('https:')) {
             throw new TransferError(`${redactUri(from)} redirects from https to http (${redactUri(to.href)}); refused`);
           }
@@ -103,9 +124,9 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
   }
 
   function failure(error: unknown, display: string): Error {
-    if (error instanceof TransferError || error instanceof RawHttpDisabledError) return error;
+    if (isFlinkArtifactsError(error)) return error;
     const cause: unknown = (error as { cause?: unknown }).cause;
-    if (cause instanceof TransferError || cause instanceof RawHttpDisabledError) return cause;
+    if (isFlinkArtifactsError(cause)) return cause;
     const code = (error as NodeJS.ErrnoException).code;
     const tls = typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED/.test(code);
     // An untrusted certificate or a redirect loop stays so; the network may come back.
@@ -195,6 +216,24 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
       agent.https.destroy();
     },
   };
+}
+
+/**
+ * A resolver whose answers pass the source policy: a host name that resolves to a link-local or
+ * metadata address is refused before any connection is made.
+ */
+function guardedLookup(lookup: LookupFunction, policy: SourcePolicy): LookupFunction {
+  return ((hostname: string, options: LookupOptions, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+    lookup(hostname, options, (error, address, family) => {
+      if (error) return callback(error, address, family);
+      try {
+        for (const entry of Array.isArray(address) ? address : [{ address, family }]) checkAddress(entry.address, policy, `${hostname} (resolved to ${entry.address})`);
+      } catch (refused) {
+        return callback(refused as Error, address, family);
+      }
+      callback(null, address, family);
+    });
+  }) as LookupFunction;
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   readTransferPolicy,
   readHttpSettings,
   readS3Settings,
+  readSourcePolicy,
   type ArtifactLocation,
   type DriverKind,
   type DriverPicker,
@@ -128,7 +129,7 @@ export async function storageOptionsFromConfig(config: FlinkConfig, extra: Omit<
     ...(ca === undefined ? {} : { ca }),
     ...extra,
     s3: readS3Settings(config),
-    http: { headers: http.headers, rawHttpEnabled: http.rawHttpEnabled, ...extra.http },
+    http: { headers: http.headers, rawHttpEnabled: http.rawHttpEnabled, policy: readSourcePolicy(config), ...extra.http },
   };
 }
 

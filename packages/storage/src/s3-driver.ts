@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -119,6 +121,13 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       return new ArtifactNotFoundError(`${display}: ${what}`, { cause: error });
     }
     if ((status === 412 || name === 'PreconditionFailed') && preconditionFailed !== undefined) return preconditionFailed();
+    // No credentials anywhere in the SDK's chain: no request was sent, and none will succeed.
+    if ((error as Error | undefined)?.name === 'CredentialsProviderError') {
+      return new AccessDeniedError(`${display}: no AWS credentials found`, {
+        cause: error,
+        hint: 'set s3.access-key and s3.secret-key, or give the SDK\'s chain credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, IRSA, pod identity, an instance profile)',
+      });
+    }
     if (status === 401 || status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
       return new AccessDeniedError(`${display}: access denied by S3 (${name ?? status})`, {
         cause: error,
@@ -254,7 +263,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
 
   // https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
   // Parts are read straight from the source by range, so memory stays at a few stream buffers
-  // whatever the file size; on any failure the upload is aborted and nothing is published.
+  // whatever the file size; a failed part is sent again alone; on any failure the upload is
+  // aborted and nothing is published.
   async function uploadMultipart(
     ref: ObjectRef,
     common: { Bucket: string; Key: string; ContentType: string; Metadata?: Record<string, string> },
@@ -266,6 +276,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     const signal = writeOptions.signal;
     const size = Math.max(partSize, Math.ceil(total / MAX_PARTS));
     const count = Math.ceil(total / size);
+    const retryPart = writeOptions.retryPart ?? (<T>(attempt: () => Promise<T>) => attempt());
+    const lease = writeOptions.ifAbsent ? await acquireLease(ref, common, signal) : undefined;
     let uploadId: string | undefined;
     try {
       const created = await client.send(new CreateMultipartUploadCommand(common), { abortSignal: signal });
@@ -277,30 +289,26 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
           limit(async () => {
             const start = index * size;
             const end = Math.min(total, start + size) - 1;
-            const output = await client.send(
-              new UploadPartCommand({
-                Bucket,
-                Key,
-                UploadId: uploadId,
-                PartNumber: index + 1,
-                Body: body({ start, end }),
-                ContentLength: end - start + 1,
-              }),
-              { abortSignal: signal },
-            );
-            return { PartNumber: index + 1, ETag: output.ETag };
+            const what = `${ref.display} (part ${index + 1} of ${count})`;
+            try {
+              const output = await retryPart(() =>
+                client
+                  .send(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: index + 1, Body: body({ start, end }), ContentLength: end - start + 1 }), {
+                    abortSignal: signal,
+                  })
+                  .catch((error: unknown) => {
+                    throw toError(error, what, 'upload');
+                  }),
+              );
+              return { PartNumber: index + 1, ETag: output.ETag };
+            } catch (error) {
+              // The part had its retries: another round of the whole object would only repeat them.
+              if (error instanceof TransferError && error.retryable && !signal?.aborted) throw new TransferError(error.message, { cause: error, retryable: false, ...(error.hint ? { hint: error.hint } : {}) });
+              throw error;
+            }
           }),
         ),
       );
-      if (writeOptions.ifAbsent) {
-        // AWS honours If-None-Match on completion; some S3-compatible stores (RGW 16) ignore it
-        // there, so also look just before completing. A narrow race remains on those stores.
-        const existing = await client.send(new HeadObjectCommand({ Bucket, Key }), { abortSignal: signal }).catch((error: unknown) => {
-          if (toError(error, ref.display, 'HEAD') instanceof ArtifactNotFoundError) return undefined;
-          throw error;
-        });
-        if (existing !== undefined) throw new ObjectExistsError(`${ref.display}: an object of that name already exists`);
-      }
       const completed = await client.send(
         new CompleteMultipartUploadCommand({
           Bucket,
@@ -318,9 +326,82 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
         await client.send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: uploadId })).catch(() => undefined);
       }
       throw error instanceof ObjectExistsError || error instanceof TransferError ? error : toError(error, ref.display, 'multipart upload', exists(ref.display));
+    } finally {
+      await lease?.release();
+    }
+  }
+
+  /**
+   * A create-only multipart upload holds a lease on its name: a small object beside it, created
+   * with a single PUT and If-None-Match (which S3-compatible stores honour on PutObject, while
+   * some, RGW 16 among them, ignore it on CompleteMultipartUpload). Only the holder uploads;
+   * a second creator gets ObjectExistsError at once, as it would on AWS. A holder that dies
+   * stops refreshing its lease, which others may then break.
+   *
+   * @throws ObjectExistsError when the name is taken or another client holds a live lease.
+   */
+  async function acquireLease(ref: ObjectRef, common: { Bucket: string; Key: string }, signal: AbortSignal | undefined): Promise<{ release(): Promise<void> }> {
+    const { Bucket } = common;
+    const Key = `${common.Key}${LEASE_SUFFIX}`;
+    const put = (ifAbsent: boolean): Promise<unknown> => {
+      const body = JSON.stringify({ owner: LEASE_OWNER, expires: Date.now() + LEASE_TTL_MS });
+      return client.send(new PutObjectCommand({ Bucket, Key, Body: body, ContentLength: Buffer.byteLength(body), ContentType: 'application/json', ...(ifAbsent ? { IfNoneMatch: '*' } : {}) }), { abortSignal: signal });
+    };
+    const taken = (error: unknown): boolean => statusOf(error) === 412 || (error instanceof S3ServiceException && error.name === 'PreconditionFailed');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await put(true);
+        break;
+      } catch (error) {
+        if (!taken(error)) throw toError(error, ref.display, 'lease');
+        const expires = await leaseExpiry(Bucket, Key, signal);
+        if (attempt === 0 && expires < Date.now()) {
+          // Its holder stopped refreshing it: break it, and try once more.
+          await client.send(new DeleteObjectCommand({ Bucket, Key }), { abortSignal: signal }).catch(() => undefined);
+          continue;
+        }
+        throw new ObjectExistsError(`${ref.display}: another client is creating an object of that name right now`, { cause: error });
+      }
+    }
+    const refresh = setInterval(() => void put(false).catch(() => undefined), LEASE_TTL_MS / 4);
+    refresh.unref();
+    const release = async (): Promise<void> => {
+      clearInterval(refresh);
+      await client.send(new DeleteObjectCommand({ Bucket, Key })).catch(() => undefined);
+    };
+    try {
+      // The name may already be taken by an object created before the lease (or by a writer
+      // that does not take leases): then there is nothing to create.
+      const existing = await client.send(new HeadObjectCommand(common), { abortSignal: signal }).catch((error: unknown) => {
+        if (toError(error, ref.display, 'HEAD') instanceof ArtifactNotFoundError) return undefined;
+        throw toError(error, ref.display, 'HEAD');
+      });
+      if (existing !== undefined) throw new ObjectExistsError(`${ref.display}: an object of that name already exists`);
+    } catch (error) {
+      await release();
+      throw error;
+    }
+    return { release };
+  }
+
+  /** When a lease lapses (0 for one that is gone or unreadable: a broken lease is a dead one). */
+  async function leaseExpiry(Bucket: string, Key: string, signal: AbortSignal | undefined): Promise<number> {
+    try {
+      const output = await client.send(new GetObjectCommand({ Bucket, Key }), { abortSignal: signal });
+      const parsed = JSON.parse((await output.Body?.transformToString()) ?? '{}') as { expires?: unknown };
+      return typeof parsed.expires === 'number' ? parsed.expires : 0;
+    } catch {
+      return 0;
     }
   }
 }
+
+/** Suffix of the lease object beside a name being created by a multipart upload. */
+export const LEASE_SUFFIX = '.flink-artifacts-lease';
+/** A lease not refreshed for this long belongs to a dead client. */
+const LEASE_TTL_MS = 2 * 60_000;
+/** Who holds a lease: this process. */
+const LEASE_OWNER = randomUUID();
 
 /**
  * The AWS SDK warns, on the process's stderr, about the Node versions it will drop (a 2027

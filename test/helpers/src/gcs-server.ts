@@ -81,7 +81,16 @@ class HttpError extends Error {
   }
 }
 
-export async function startGcsServer(): Promise<RunningGcsServer> {
+/** Options of {@link startGcsServer}. */
+export interface GcsServerOptions {
+  /**
+   * Answer requests without an Authorization header with 401, as GCS does for a private bucket
+   * (an emulator accepts anonymous callers). @default false
+   */
+  readonly requireAuth?: boolean;
+}
+
+export async function startGcsServer(options: GcsServerOptions = {}): Promise<RunningGcsServer> {
   const dir = await mkdtemp(join(tmpdir(), 'fa-gcs-'));
   const buckets = new Map<string, { name: string; timeCreated: string }>();
   const denied = new Set<string>();
@@ -225,6 +234,9 @@ export async function startGcsServer(): Promise<RunningGcsServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, query: Record<string, string>): Promise<void> {
     const method = req.method ?? 'GET';
+    if (options.requireAuth === true && req.headers.authorization === undefined) {
+      throw new HttpError(401, 'Anonymous caller does not have storage.objects.get access to the Google Cloud Storage object.', 'required');
+    }
     // With STORAGE_EMULATOR_HOST the client drops the /storage/v1 prefix from JSON API paths
     // (its base URL is the variable itself); accept both forms.
     const path = /^\/b(\/|$)/.test(url.pathname) ? `/storage/v1${url.pathname}` : url.pathname;

@@ -40,6 +40,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingMessage['headers'];
   status: number;
+  /** Body bytes the server wrote for this request: what a client was really sent. */
+  bytes: number;
 }
 
 export interface RunningHttpServer {
@@ -56,7 +58,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   let inFlight = 0;
   let maxInFlight = 0;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const record: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, status: 0 };
+    const record: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, status: 0, bytes: 0 };
     requests.push(record);
     res.on('finish', () => (record.status = res.statusCode));
     if (req.method === 'GET') {
@@ -72,7 +74,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       res.once('finish', release);
       res.once('close', release);
     }
-    serve(req, res, options).catch((error: unknown) => {
+    serve(req, res, options, record).catch((error: unknown) => {
       if (!res.headersSent) {
         res.statusCode = 500;
         res.end(String(error));
@@ -100,7 +102,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   };
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions): Promise<void> {
+async function serve(req: IncomingMessage, res: ServerResponse, options: HttpServerOptions, record: RecordedRequest): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://x');
   for (const [name, value] of Object.entries(options.requiredHeaders ?? {})) {
     if (req.headers[name.toLowerCase()] !== value) {
@@ -172,27 +174,39 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: HttpSer
     return;
   }
   const body = stats.size === 0 ? [] : createReadStream(path, { start, end });
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      record.bytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
   if (options.bytesPerSecond !== undefined) {
-    await pipeline(body, throttle(options.bytesPerSecond), res);
+    await pipeline(body, throttle(options.bytesPerSecond), counted, res);
   } else {
-    await pipeline(body, res);
+    await pipeline(body, counted, res);
   }
 }
 
+/** Paces a body to `bytesPerSecond`: each piece goes out when the bytes before it are due. */
 function throttle(bytesPerSecond: number): Transform {
-  const chunkSize = Math.max(1, Math.floor(bytesPerSecond / 20));
+  const pieceSize = Math.max(1, Math.floor(bytesPerSecond / 20));
+  const started = Date.now();
+  let sent = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       const pieces: Buffer[] = [];
-      for (let i = 0; i < chunk.length; i += chunkSize) pieces.push(chunk.subarray(i, i + chunkSize));
+      for (let i = 0; i < chunk.length; i += pieceSize) pieces.push(chunk.subarray(i, i + pieceSize));
       const next = (): void => {
-        this.push(pieces.shift());
-        // Hand over the last piece without a pause, so the response ends as its bytes go out.
-        if (pieces.length === 0) callback();
-        else setTimeout(next, 50);
+        const piece = pieces.shift();
+        if (piece === undefined) return callback();
+        const due = started + (sent / bytesPerSecond) * 1000;
+        setTimeout(() => {
+          sent += piece.length;
+          this.push(piece);
+          next();
+        }, Math.max(0, due - Date.now()));
       };
-      if (pieces.length === 0) callback();
-      else next();
+      next();
     },
   });
 }

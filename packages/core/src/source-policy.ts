@@ -1,0 +1,117 @@
+import { isIP } from 'node:net';
+import type { FlinkConfig } from './config.ts';
+import { ConfigError, FlinkArtifactsError, type FlinkArtifactsErrorOptions } from './errors.ts';
+import { parseFlinkBoolean, parseFlinkList } from './flink-values.ts';
+import { SCHEME_ALIASES, type ArtifactUri } from './uri.ts';
+
+/** Where a fetch may go: our own keys, in Flink's style. */
+export const SourceKeys = {
+  /** `;`-separated schemes a fetch may read (`s3;https;local`). @default all */
+  allowedSchemes: 'flink-artifacts.source.allowed-schemes',
+  /** `;`-separated HTTP(S) hosts a fetch may contact, `*.example.com` for a domain's hosts. @default all */
+  allowedHosts: 'flink-artifacts.source.allowed-hosts',
+  /** Whether link-local and cloud metadata addresses may be contacted. @default false */
+  allowLinkLocal: 'flink-artifacts.source.allow-link-local',
+} as const;
+
+/** What a fetch may contact. Allow-all by default, as Flink is, except cloud metadata endpoints. */
+export interface SourcePolicy {
+  /** Allowed schemes (canonical: `s3`, not `s3a`), or undefined for all. */
+  readonly allowedSchemes: ReadonlySet<string> | undefined;
+  /** Allowed HTTP(S) host patterns, or undefined for all. */
+  readonly allowedHosts: readonly string[] | undefined;
+  readonly allowLinkLocal: boolean;
+}
+
+/** A source the policy does not allow. Usage kind: exit 2, nothing contacted. */
+export class SourceRefusedError extends FlinkArtifactsError {
+  constructor(message: string, options: FlinkArtifactsErrorOptions = {}) {
+    super('ERR_SOURCE_REFUSED', 'usage', message, options);
+    this.name = 'SourceRefusedError';
+  }
+}
+
+/** @throws ConfigError for an unknown scheme or a malformed flag. */
+export function readSourcePolicy(config: FlinkConfig): SourcePolicy {
+  const schemes = parseFlinkList(config.get(SourceKeys.allowedSchemes), SourceKeys.allowedSchemes);
+  const allowedSchemes = schemes.length === 0 ? undefined : new Set(
+    schemes.map((given) => {
+      const scheme = SCHEME_ALIASES[given.trim().toLowerCase().replace(/:\/*$/, '')];
+      if (scheme === undefined) throw new ConfigError(`${SourceKeys.allowedSchemes}: unknown scheme ${JSON.stringify(given)}`, { key: SourceKeys.allowedSchemes, hint: `schemes: ${Object.keys(SCHEME_ALIASES).join(', ')}` });
+      return scheme;
+    }),
+  );
+  const hosts = parseFlinkList(config.get(SourceKeys.allowedHosts), SourceKeys.allowedHosts).map((host) => host.trim().toLowerCase());
+  return {
+    allowedSchemes,
+    allowedHosts: hosts.length === 0 ? undefined : hosts,
+    allowLinkLocal: parseFlinkBoolean(config.get(SourceKeys.allowLinkLocal), SourceKeys.allowLinkLocal, false),
+  };
+}
+
+/** The policy when nothing is configured: everything but link-local and metadata endpoints. */
+export const DEFAULT_SOURCE_POLICY: SourcePolicy = { allowedSchemes: undefined, allowedHosts: undefined, allowLinkLocal: false };
+
+// Host names of cloud metadata services (GCE, AWS's own alias, Azure's, Alibaba's).
+const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata', 'instance-data', 'instance-data.ec2.internal', 'metadata.azure.internal']);
+
+/**
+ * Link-local addresses (169.254.0.0/16, fe80::/10), where every cloud serves its instance
+ * metadata and credentials, and the other well-known metadata addresses (AWS's IPv6
+ * fd00:ec2::254, Alibaba's 100.100.100.200), or a metadata host name.
+ */
+export function isMetadataOrLinkLocal(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  if (METADATA_NAMES.has(name)) return true;
+  const version = isIP(name);
+  if (version === 4) return name.startsWith('169.254.') || name === '100.100.100.200';
+  if (version === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(name)?.[1];
+    if (mapped !== undefined) return isMetadataOrLinkLocal(mapped);
+    return /^fe[89ab][0-9a-f]?:/.test(name) || name === 'fd00:ec2::254';
+  }
+  return false;
+}
+
+function hostAllowed(host: string, patterns: readonly string[]): boolean {
+  const name = host.toLowerCase();
+  return patterns.some((pattern) => (pattern.startsWith('*.') ? name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1 : name === pattern));
+}
+
+/**
+ * Checks a URI against the policy: its scheme, and for HTTP(S) its host.
+ *
+ * @throws SourceRefusedError naming the URI and the key that refuses it.
+ */
+export function checkSource(uri: ArtifactUri, policy: SourcePolicy): void {
+  const { location } = uri;
+  if (policy.allowedSchemes !== undefined && !policy.allowedSchemes.has(location.scheme)) {
+    throw new SourceRefusedError(`${uri.display}: scheme ${location.scheme} is not allowed`, { hint: `${SourceKeys.allowedSchemes} allows ${[...policy.allowedSchemes].join(';')}` });
+  }
+  if (location.scheme === 'http' || location.scheme === 'https') checkHost(new URL(location.url).hostname, policy, uri.display);
+}
+
+/**
+ * Checks a host (of a URI, a redirect target, or the address a name resolved to).
+ *
+ * @throws SourceRefusedError naming `display`.
+ */
+export function checkHost(host: string, policy: SourcePolicy, display: string): void {
+  checkAddress(host, policy, display);
+  if (policy.allowedHosts !== undefined && !hostAllowed(host.replace(/^\[|\]$/g, ''), policy.allowedHosts)) {
+    throw new SourceRefusedError(`${display}: host ${host} is not allowed`, { hint: `${SourceKeys.allowedHosts} allows ${policy.allowedHosts.join(';')}` });
+  }
+}
+
+/**
+ * Checks an address a host name resolved to (a DNS answer can point anywhere).
+ *
+ * @throws SourceRefusedError naming `display`.
+ */
+export function checkAddress(address: string, policy: SourcePolicy, display: string): void {
+  if (!policy.allowLinkLocal && isMetadataOrLinkLocal(address)) {
+    throw new SourceRefusedError(`${display}: ${address} is a link-local or cloud metadata address; refused`, {
+      hint: `it serves instance credentials, not artifacts; set ${SourceKeys.allowLinkLocal}=true if it really serves one`,
+    });
+  }
+}
