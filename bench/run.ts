@@ -6,11 +6,12 @@
  * fails on time.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { fetchLargeAzureCase, startBenchAzurite, type BenchAzurite } from './cases/azure.ts';
 import { coldStartCase } from './cases/cold-start.ts';
 import { fetchLargeCases, fetchManySmallCase } from './cases/fetch.ts';
 import { uploadLargeCases, uploadManyCases } from './cases/upload.ts';
@@ -19,11 +20,14 @@ import { BUNDLE, NODE_24, ROOT, WORK, createContext } from './lib/context.ts';
 import { measure, median } from './lib/measure.ts';
 import { startNginx } from './lib/nginx.ts';
 import { startRgw } from './lib/servers.ts';
+import { freePort } from '@flink-artifacts/test-helpers/s3';
 
 // Benches send packets to loopback only: no cloud metadata lookups by the SDKs' credential chains,
 // in this process or in the contenders it starts (they inherit the environment).
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 process.env.METADATA_SERVER_DETECTION = 'none';
+// The SDK's note about the Node versions it will drop is not a bench figure.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 const argv = process.argv.slice(2);
 const roundsFlag = argv.indexOf('--rounds');
@@ -43,6 +47,7 @@ const bucket = `bench-${Date.now().toString(36)}`;
 const context = createContext({ ...rgw, bucket, rounds, oursNode });
 await context.s3.send(new CreateBucketCommand({ Bucket: bucket }));
 const nginx = await startNginx(join(WORK, 'data'), join(WORK, 'nginx'));
+let azurite: BenchAzurite | undefined;
 
 const results: CaseResult[] = [];
 try {
@@ -52,6 +57,10 @@ try {
   if (wanted('fetch-large')) cases.push(...(await fetchLargeCases(context, nginx.url, largeSizes)).filter((c) => wanted(c.id)));
   if (wanted('upload-skip') || wanted('upload-many')) cases.push(...(await uploadManyCases(context)).filter((c) => wanted(c.id)));
   if (wanted('upload-large')) cases.push(...(await uploadLargeCases(context, largeSizes)).filter((c) => wanted(c.id)));
+  if (wanted('fetch-large-azure')) {
+    azurite = await startBenchAzurite(await freePort());
+    cases.push(await fetchLargeAzureCase(context, azurite, 1024 * MiB));
+  }
   if (wanted('cold-start')) cases.push(await coldStartCase(context));
 
   for (const benchCase of cases) {
@@ -75,6 +84,7 @@ try {
   }
 } finally {
   await nginx.stop();
+  await azurite?.stop();
   // Leave the server as it was: the bench writes gigabytes.
   spawnSync(context.aws(['s3', 'rb', '--force', `s3://${bucket}`]).command, context.aws(['s3', 'rb', '--force', `s3://${bucket}`]).args, {
     env: { ...process.env, ...context.aws([]).env },
@@ -92,12 +102,20 @@ const merged = [
   ...previous.cases.filter((c) => !results.some((r) => r.id === c.id)),
   ...results.map((r) => ({ ...r, date: today, command })),
 ];
-const order = ['fetch-many-small', 'fetch-large-s3-256MiB', 'fetch-large-http-256MiB', 'fetch-large-s3-1GiB', 'fetch-large-http-1GiB', 'upload-skip', 'upload-many-new', 'upload-large-256MiB', 'upload-large-1GiB', 'cold-start'];
+const order = ['fetch-many-small', 'fetch-large-s3-256MiB', 'fetch-large-http-256MiB', 'fetch-large-s3-1GiB', 'fetch-large-http-1GiB', 'fetch-large-azure-1GiB', 'upload-skip', 'upload-many-new', 'upload-large-256MiB', 'upload-large-1GiB', 'cold-start'];
 merged.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
 await writeFile(store, `${JSON.stringify({ cases: merged }, null, 2)}\n`);
 await writeFile(join(ROOT, 'bench', 'RESULTS.md'), render(merged));
 process.stderr.write(`\nwrote bench/RESULTS.md\n`);
+
+function azuriteVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules', 'azurite', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
 
 function version(command: string, args: string[]): string {
   try {
@@ -116,7 +134,7 @@ function render(caseResults: (CaseResult & { date: string; command: string })[])
     '',
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${version('uname', ['-sr'])}. The servers share the 2 cores with the client.`,
     `- Ours: the bundled CLI (what the image runs) on Node ${version(oursNode, ['--version'])}. Contenders: ${version('/usr/bin/aws', ['--version']).split(' ')[0]}, ${version('curl', ['--version']).split(' ').slice(0, 2).join(' ')}.`,
-    `- S3: Ceph RADOS Gateway (${version('radosgw', ['--version']).replace(/ \(.*/, '')}), one node on loopback, BlueStore on a sparse file. HTTP: ${version('nginx', ['-v']).replace('nginx version: ', '')} on loopback, sendfile on.`,
+    `- S3: Ceph RADOS Gateway (${version('radosgw', ['--version']).replace(/ \(.*/, '')}), one node on loopback, BlueStore on a sparse file. HTTP: ${version('nginx', ['-v']).replace('nginx version: ', '')} on loopback, sendfile on. Azure: Azurite ${azuriteVersion()} (blob service, on loopback, blobs on disk).`,
     `- \`sync\` runs (untimed) before every measured run, so that no run pays for the page cache another left dirty.`,
     `- Medians of the rounds per contender, contenders alternating (A B C, C B A, ...). Wall and CPU (user + system) seconds, peak RSS (the largest process of the command) from GNU time. Each run is checked to have done the work (files and bytes in place, objects in the bucket).`,
     '',

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Runs every test file with ava against real servers, and ends with "N passed, N failed".
 //
-// Starts one Ceph RGW for the whole run (tests share it, each with its own buckets) unless
-// FA_TEST_S3_* already point at one, and stops it afterwards. Other servers (HTTP, GCS test
-// server) are started by the test files themselves. Extra arguments go to ava (e.g. a file).
+// Starts one Ceph RGW (S3) and one Azurite (Azure Blob) for the whole run (tests share them, each
+// with its own buckets and containers) unless FA_TEST_S3_* / FA_TEST_AZURE_ENDPOINT already point
+// at one, and stops them afterwards. Other servers (HTTP, GCS test server) are started by the test
+// files themselves. Extra arguments go to ava (e.g. a file).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rgwScript = join(root, 'test', 'servers', 'rgw.sh');
+const { startAzurite } = await import(join(root, 'test', 'servers', 'azurite.mjs'));
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -50,7 +52,23 @@ if (!env.FA_TEST_S3_ENDPOINT) {
   process.stdout.write(`# Ceph RGW ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
-const stopRgw = () => {
+let azurite;
+const azuriteDir = join(root, '.tmp', `azurite-${process.pid}`);
+if (!env.FA_TEST_AZURE_ENDPOINT) {
+  const dir = azuriteDir;
+  const started = Date.now();
+  try {
+    azurite = await startAzurite(dir, await freePort());
+  } catch (error) {
+    stopRgw();
+    process.stdout.write(`# Azurite failed to start: ${error.message}\n0 passed, 1 failed\n`);
+    process.exit(1);
+  }
+  env.FA_TEST_AZURE_ENDPOINT = azurite.endpoint;
+  process.stdout.write(`# Azurite ready on ${azurite.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+function stopRgw() {
   if (rgwDir === undefined) return;
   try {
     execFileSync('bash', [rgwScript, 'stop', rgwDir]);
@@ -58,10 +76,18 @@ const stopRgw = () => {
     // best effort
   }
   rgwDir = undefined;
-};
+}
+async function stopServers() {
+  stopRgw();
+  if (azurite === undefined) return;
+  await azurite.stop();
+  azurite = undefined;
+  rmSync(azuriteDir, { recursive: true, force: true });
+}
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     stopRgw();
+    azurite?.kill();
     process.exit(signal === 'SIGINT' ? 130 : 143);
   });
 }
@@ -110,7 +136,7 @@ createInterface({ input: ava.stdout }).on('line', (line) => {
   }
 });
 const code = await new Promise((resolve) => ava.once('close', (exitCode) => resolve(exitCode ?? 1)));
-stopRgw();
+await stopServers();
 // ava exits non-zero for uncaught exceptions and timeouts that produce no "not ok" line.
 if (code !== 0 && failed === 0) failed = 1;
 process.stdout.write(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);

@@ -2,7 +2,7 @@
 # Prepares a fresh machine: pnpm (pinned), the workspace's dependencies, a build.
 # With --test-servers, also the Debian packages the tests run against (Ceph's RADOS Gateway
 # for S3, curl, openssl); with --e2e, also podman and what the image build needs; with
-# --bench, also the contenders and GNU time.
+# --bench, also the contenders, nginx (the HTTP server) and GNU time.
 # Idempotent: what is already there is not installed again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ if $want_servers; then
   missing=()
   wanted="ceph-mon:ceph-mon ceph-osd:ceph-osd radosgw:radosgw ceph:ceph-common curl:curl openssl:openssl"
   # Benchmarks compare against the tools users would pick instead, and time them with GNU time.
-  $want_bench && wanted="$wanted /usr/bin/aws:awscli /usr/bin/time:time"
+  $want_bench && wanted="$wanted /usr/bin/aws:awscli /usr/bin/time:time nginx:nginx"
   # The pod tests: podman with runc and the pause image's init, busybox for the image builder.
   $want_e2e && wanted="$wanted podman:podman runc:runc /usr/libexec/podman/catatonit:catatonit /bin/busybox:busybox-static /etc/ssl/certs/ca-certificates.crt:ca-certificates"
   for bin in $wanted; do

@@ -1,7 +1,7 @@
 /**
  * The real wiring: a JobManager pod rendered by the deploy package, run with `podman kube play`.
  * The init container is the locally built fetcher image; it fetches from the real S3 server
- * (Ceph RGW) and an HTTP server on the host, over the host network. A stand-in
+ * (Ceph RGW), Azurite and an HTTP server on the host, over the host network. A stand-in
  * `flink-main-container` checks every file and its bytes under <base-dir>/<namespace>/<cluster-id>/.
  *
  * Needs the image: docker/build-local.sh (scripts/test.sh builds it). FA_E2E_IMAGE overrides it.
@@ -15,6 +15,7 @@ import { renderPodTemplate } from '@flink-artifacts/deploy';
 import { randomContent, sha256Hex, tempDir, uniqueBucket, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { startHttpServer } from '@flink-artifacts/test-helpers/http-server';
 import { containerState, createSecret, podman } from '@flink-artifacts/test-helpers/podman';
+import { useAzure } from '@flink-artifacts/test-helpers/azure';
 import { useS3 } from '@flink-artifacts/test-helpers/s3';
 
 const IMAGE = process.env.FA_E2E_IMAGE ?? 'localhost/flink-artifacts-fetcher:0.1.0';
@@ -38,10 +39,29 @@ interface Scenario {
  * Never (podman 4.3 loops init containers otherwise), keep init container logs, and a stand-in
  * main container that verifies the files.
  */
-async function playPod(t: ExecutionContext, options: { jobUri: string; artifactList: string[]; expected: Record<string, string>; s3: Awaited<ReturnType<typeof useS3>> }): Promise<Scenario & { play: Awaited<ReturnType<typeof podman>> }> {
+interface PodOptions {
+  jobUri: string;
+  artifactList: string[];
+  expected: Record<string, string>;
+  /** Flink options beyond the cluster's. */
+  config: Record<string, string>;
+  /** Credentials, by the environment variable the fetcher reads: put in a Secret, given with kubernetes.env.secretKeyRef. */
+  secretEnv: Record<string, string>;
+}
+
+/** The S3 server's endpoint as options, its keys as Secret-backed variables. */
+function s3Wiring(s3: Awaited<ReturnType<typeof useS3>>): Pick<PodOptions, 'config' | 'secretEnv'> {
+  return {
+    config: { 's3.endpoint': s3.endpoint, 's3.path.style.access': 'true' },
+    secretEnv: { AWS_ACCESS_KEY_ID: s3.accessKey, AWS_SECRET_ACCESS_KEY: s3.secretKey },
+  };
+}
+
+async function playPod(t: ExecutionContext, options: PodOptions): Promise<Scenario & { play: Awaited<ReturnType<typeof podman>> }> {
   const id = randomBytes(4).toString('hex');
-  const secret = `fa-e2e-s3-${id}`;
-  await createSecret(secret, { 'access-key': options.s3.accessKey, 'secret-key': options.s3.secretKey });
+  const secret = `fa-e2e-creds-${id}`;
+  const secretKey = (env: string) => env.toLowerCase().replace(/_/g, '-');
+  await createSecret(secret, Object.fromEntries(Object.entries(options.secretEnv).map(([env, value]) => [secretKey(env), value])));
   const clusterId = `e2e-${id}`;
   const { manifest, wiring } = renderPodTemplate({
     config: new Map(
@@ -50,9 +70,8 @@ async function playPod(t: ExecutionContext, options: { jobUri: string; artifactL
         'kubernetes.namespace': 'e2e',
         'user.artifacts.artifact-list': options.artifactList.join(';'),
         'user.artifacts.raw-http-enabled': 'true',
-        's3.endpoint': options.s3.endpoint,
-        's3.path.style.access': 'true',
-        'kubernetes.env.secretKeyRef': `env:AWS_ACCESS_KEY_ID,secret:${secret},key:access-key;env:AWS_SECRET_ACCESS_KEY,secret:${secret},key:secret-key`,
+        ...options.config,
+        'kubernetes.env.secretKeyRef': Object.keys(options.secretEnv).map((env) => `env:${env},secret:${secret},key:${secretKey(env)}`).join(';'),
       }),
     ),
     jobUri: options.jobUri,
@@ -110,7 +129,7 @@ test('the init container fetches the job jar and the artifact list; the main con
   t.teardown(() => http.stop());
 
   const pod = await playPod(t, {
-    s3,
+    ...s3Wiring(s3),
     jobUri: `s3://${bucket}/jobs/job.jar`,
     artifactList: [`s3://${bucket}/libs/s3-udf.jar`, `${http.url}/connector.jar`],
     expected: { 'job.jar': sha256Hex(job), 's3-udf.jar': sha256Hex(udf), 'connector.jar': sha256Hex(connector) },
@@ -127,13 +146,38 @@ test('the init container fetches the job jar and the artifact list; the main con
   t.false(fetched.includes(s3.secretKey), 'the secret from the Secret is not logged');
 });
 
+test('from Azure Blob Storage (Azurite): the account key from a Secret, the job jar as abfss:// and an artifact as wasbs://', async (t) => {
+  const azure = await useAzure();
+  const container = uniqueBucket('e2e');
+  await azure.createContainer(container);
+  const job = randomContent(1_200_000);
+  const udf = randomContent(90_000);
+  await azure.put(container, 'jobs/job.jar', job);
+  await azure.put(container, 'libs/azure-udf.jar', udf);
+  const pod = await playPod(t, {
+    config: azure.endpointOptions,
+    secretEnv: { AZURE_STORAGE_KEY: azure.accountKey },
+    jobUri: azure.uri(container, 'jobs/job.jar', 'abfss'),
+    artifactList: [azure.uri(container, 'libs/azure-udf.jar', 'wasbs')],
+    expected: { 'job.jar': sha256Hex(job), 'azure-udf.jar': sha256Hex(udf) },
+  });
+  t.is(pod.play.code, 0, pod.play.stderr);
+  const waited = await podman(['wait', `${pod.podName}-flink-main-container`]);
+  t.is(waited.stdout.trim(), '0');
+  const initLogs = await podman(['logs', `${pod.podName}-artifacts-fetcher`]);
+  const fetched = initLogs.stdout + initLogs.stderr;
+  t.regex(fetched, /fetched +abfss:\/\/.*@devstoreaccount1\.dfs\.core\.windows\.net\/jobs\/job\.jar -> \/opt\/flink\/artifacts\/e2e\/e2e-[0-9a-f]+\/job\.jar/);
+  t.regex(fetched, /2 fetched/);
+  t.false(fetched.includes(azure.accountKey), 'the key from the Secret is not logged');
+});
+
 test('a missing artifact fails the init container and the main container never starts', async (t) => {
   const s3 = await useS3();
   const bucket = uniqueBucket('e2e');
   await s3.createBucket(bucket);
   await s3.put(bucket, 'jobs/job.jar', 'job');
   const pod = await playPod(t, {
-    s3,
+    ...s3Wiring(s3),
     jobUri: `s3://${bucket}/jobs/job.jar`,
     artifactList: [`s3://${bucket}/libs/missing.jar`],
     expected: { 'job.jar': sha256Hex('job') },

@@ -15,6 +15,7 @@ import { startFaultProxy, type RunningFaultProxy } from '@flink-artifacts/test-h
 import { listFiles, randomContent, sha256Hex, tempDir, uniqueBucket, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { startGcsServer } from '@flink-artifacts/test-helpers/gcs-server';
 import { startHttpServer } from '@flink-artifacts/test-helpers/http-server';
+import { useAzure } from '@flink-artifacts/test-helpers/azure';
 import { useS3 } from '@flink-artifacts/test-helpers/s3';
 
 const fast: TransferPolicy = { ...DEFAULT_TRANSFER_POLICY, initialBackoffMs: 10, maxBackoffMs: 50, idleTimeoutMs: 1000, connectTimeoutMs: 2000 };
@@ -104,6 +105,79 @@ test('S3: missing objects and denied access are not retried', async (t) => {
   t.is(proxy.requests.length, 1);
   await t.throwsAsync(fetchWith(base, { ...options, 's3.secret-key': 'wrong' }, `s3://${bucket}/missing.jar`), { instanceOf: FetchFailedError });
   t.is(proxy.requests.length, 2);
+});
+
+async function azureBehind(t: import('ava').ExecutionContext, blobs: Record<string, Buffer>): Promise<{ proxy: RunningFaultProxy; uri: (name: string) => string; options: Record<string, string> }> {
+  const azure = await useAzure();
+  const container = uniqueBucket('fault');
+  await azure.createContainer(container);
+  await Promise.all(Object.entries(blobs).map(([name, body]) => azure.put(container, name, body)));
+  const proxy = await startFaultProxy(new URL(azure.endpoint).origin);
+  t.teardown(() => proxy.stop());
+  return { proxy, uri: (name) => azure.uri(container, name), options: { ...azure.flinkOptions, 'flink-artifacts.azure.endpoint': `${proxy.url}/${azure.account}` } };
+}
+
+test('Azure: 503s are retried; a reset mid-body resumes with a ranged read; the bytes are identical', async (t) => {
+  // Large enough that the cut comes while the body is being written: the SDK's stream drops
+  // what it buffered when the connection fails, so a cut before the first read starts over.
+  const content = randomContent(24 * MiB);
+  const { proxy, uri, options } = await azureBehind(t, { 'job.jar': content });
+  proxy.inject({ fault: { kind: 'status', status: 503 }, times: 1 });
+  proxy.inject({ fault: { kind: 'reset', afterBytes: 16 * MiB + 321 } });
+  const base = await tempDir();
+  const events: FetchEvent[] = [];
+  const report = await fetchWith(base, options, uri('job.jar'), events);
+  t.is(sha256Hex(await readFile(report.jobJar!)), sha256Hex(content));
+  t.is(report.bytes, content.length);
+  const gets = proxy.requests.filter((r) => r.method === 'GET');
+  t.is(gets.length, 3, 'the 503, the cut body, the rest');
+  t.regex(gets[2]!.range ?? '', /^bytes=[1-9]\d*-$/, 'the last request asks only for the rest');
+  t.is(events.filter((e) => e.type === 'retry').length, 2);
+});
+
+test('Azure: one corrupted byte is caught by the blob\'s Content-MD5: not retried, nothing saved', async (t) => {
+  const content = randomContent(MiB);
+  const { proxy, uri, options } = await azureBehind(t, { 'job.jar': content });
+  proxy.inject({ fault: { kind: 'corrupt', atByte: 777 } });
+  const base = await tempDir();
+  const error = await t.throwsAsync(fetchWith(base, options, uri('job.jar')), { instanceOf: FetchFailedError });
+  t.is(error.report.items[0]?.error?.code, 'ERR_CHECKSUM_MISMATCH');
+  t.is(proxy.requests.filter((r) => r.method === 'GET').length, 1);
+  t.deepEqual(await listFiles(join(base, 'default', 'app')), []);
+});
+
+test('Azure: a block that fails is sent again alone; one that keeps failing ends the upload, nothing published', async (t) => {
+  const azure = await useAzure();
+  const container = uniqueBucket('blocks');
+  await azure.createContainer(container);
+  const proxy = await startFaultProxy(new URL(azure.endpoint).origin);
+  t.teardown(() => proxy.stop());
+  const src = await tempDir();
+  const content = randomContent(80 * MiB);
+  await writeFixture(join(src, 'big.jar'), content);
+  const config = (prefix: string) =>
+    new Map(Object.entries({ ...azure.flinkOptions, 'flink-artifacts.azure.endpoint': `${proxy.url}/${azure.account}`, 'kubernetes.artifacts.local-upload-target': azure.uri(container, `${prefix}/`) }));
+  // Block IDs are base64 of "<writer>-<index, 6 digits>": the second block's ends in "1".
+  const secondBlock = (prefix: string) => new RegExp(`/${prefix}/big\\.jar\\?.*comp=block&.*blockid=[^&]*MQ%3D%3D`);
+  const blockRequests = (prefix: string) => proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes(`/${prefix}/big.jar?`) && r.path.includes('comp=block&'));
+
+  proxy.inject({ method: 'PUT', path: secondBlock('ok'), fault: { kind: 'status', status: 503 }, times: 2 });
+  // Azurite (JavaScript) stores each 16 MiB block before it answers: on a busy machine that can
+  // take longer than the 1 s idle timeout of `fast`, which is not what this test is about.
+  const patient = { ...fast, idleTimeoutMs: 20_000 };
+  const report = await uploadArtifacts({ config: config('ok'), jobUri: `${src}/big.jar`, policy: patient, checksumCache: false });
+  t.is(report.items[0]?.status, 'uploaded');
+  t.is(blockRequests('ok').length, 5 + 2, 'five blocks, the second sent three times');
+  t.is(proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes('/ok/big.jar?') && r.path.includes('comp=blocklist')).length, 1);
+  const properties = await azure.service.getContainerClient(container).getBlobClient('ok/big.jar').getProperties();
+  t.is(properties.metadata?.sha256, sha256Hex(content));
+  t.is(properties.contentLength, content.length);
+
+  proxy.inject({ method: 'PUT', path: secondBlock('bad'), fault: { kind: 'status', status: 503 }, times: 1000 });
+  const error = await t.throwsAsync(uploadArtifacts({ config: config('bad'), jobUri: `${src}/big.jar`, policy: { ...patient, maxAttempts: 3 }, checksumCache: false }));
+  t.regex(error.message, /big\.jar \(block 2 of 5\): upload failed .*HTTP 503/);
+  t.is(blockRequests('bad').filter((r) => secondBlock('bad').test(r.path)).length, 3, 'three attempts of the block, not of the whole blob');
+  t.false(await azure.service.getContainerClient(container).getBlobClient('bad/big.jar').exists(), 'nothing was published');
 });
 
 test('attempts are bounded: a server that keeps failing ends in a clear error after max-attempts', async (t) => {

@@ -7,13 +7,15 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { parseArtifactUri, readClusterLocation } from '@flink-artifacts/core';
+import { AccessDeniedError, parseArtifactUri, readAzureSettings, readClusterLocation } from '@flink-artifacts/core';
+import { createDriverPicker } from '@flink-artifacts/storage';
 import { FetchFailedError, fetchArtifacts } from '@flink-artifacts/fetcher';
 import { flinkArgs, runCli } from '@flink-artifacts/test-helpers/cli';
 import { randomContent, sha256Hex, tempDir, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { startGcsServer } from '@flink-artifacts/test-helpers/gcs-server';
 import { startHttpServer } from '@flink-artifacts/test-helpers/http-server';
 import { guardLoopback } from '@flink-artifacts/test-helpers/loopback-guard';
+import { useAzure } from '@flink-artifacts/test-helpers/azure';
 import { useS3 } from '@flink-artifacts/test-helpers/s3';
 
 const guard = guardLoopback();
@@ -91,6 +93,44 @@ test('nothing to fetch or upload is an error naming pipeline.jars, as Flink refu
   const upload = await runCli(['upload', ...flinkArgs({ 'kubernetes.artifacts.local-upload-target': 'file:///tmp/x/' })]);
   t.is(upload.code, 2);
   t.regex(upload.stderr, /nothing to upload/);
+});
+
+// Serial: it may try the managed-identity endpoint (stopped by the guard), which the
+// concurrent metadata test must not see.
+test.serial('Azure without a key, a SAS or an identity: an access error with the ways to give one, not retried; nothing left loopback', async (t) => {
+  const azure = await useAzure();
+  const blockedBefore = guard.blocked.length;
+  const noAzure: Record<string, string | undefined> = {};
+  for (const name of Object.keys(process.env)) if (name.startsWith('AZURE_') || name.startsWith('IDENTITY_') || name.startsWith('MSI_')) noAzure[name] = undefined;
+  const saved = { ...process.env };
+  for (const name of Object.keys(noAzure)) delete process.env[name];
+  // The CLI credentials of the chain look for their tools on PATH: none here.
+  process.env.PATH = '/nonexistent';
+  t.teardown(() => {
+    process.env.PATH = saved.PATH;
+    Object.assign(process.env, Object.fromEntries(Object.entries(saved).filter(([name]) => name in noAzure)));
+  });
+  const events: string[] = [];
+  // Over https the chain is asked for a token and finds none (the endpoint is never reached).
+  const error = await t.throwsAsync(
+    fetchArtifacts({ config: await base({ 'flink-artifacts.azure.endpoint': `https://127.0.0.1:9/${azure.account}` }), jobUri: azure.uri('jars', 'job.jar'), onEvent: (e) => events.push(e.type) }),
+    { instanceOf: FetchFailedError },
+  );
+  t.is(error.report.items[0]?.error?.code, 'ERR_ACCESS_DENIED', error.message);
+  t.regex(error.message, /abfss:\/\/jars@devstoreaccount1\.dfs\.core\.windows\.net\/job\.jar: access denied by Azure \(no usable credentials\)/);
+  t.false(events.includes('retry'), 'not retried');
+  const picker = createDriverPicker({ azure: { settings: readAzureSettings(new Map([['flink-artifacts.azure.endpoint', `https://127.0.0.1:9/${azure.account}`]]), {}) } });
+  t.teardown(() => picker.close());
+  const ref = parseArtifactUri(azure.uri('jars', 'job.jar'));
+  const denied = await t.throwsAsync((await picker.driverFor(ref.location)).stat(ref), { instanceOf: AccessDeniedError });
+  t.regex(denied.hint ?? '', /fs\.azure\.account\.key.*SAS.*workload identity/);
+  // Over http (Azurite) a token is never sent: the message says why and what to give instead.
+  const plain = await t.throwsAsync(fetchArtifacts({ config: await base(azure.endpointOptions), jobUri: azure.uri('jars', 'job.jar'), onEvent: (e) => events.push(e.type) }), { instanceOf: FetchFailedError });
+  t.is(plain.report.items[0]?.error?.code, 'ERR_ACCESS_DENIED', plain.message);
+  t.regex(plain.message, /sent over https only: http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1 is http/);
+  t.false(events.includes('retry'), 'not retried');
+  // The chain may ask the managed identity endpoint; the guard is what keeps that on this machine.
+  t.true(guard.blocked.slice(blockedBefore).every((b) => b.address === '169.254.169.254'), JSON.stringify(guard.blocked.slice(blockedBefore)));
 });
 
 test('missing credentials are an access error with a hint, not retried: S3 (no credentials anywhere in the chain) and GCS', async (t) => {

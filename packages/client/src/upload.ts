@@ -18,10 +18,10 @@ import {
   runTransfers,
   withRequestTimeout,
   withRetries,
+  targetPrefixRef,
   type ArtifactLocation,
   type ChecksumAlgorithm,
   type Checksums,
-  type ObjectRef,
   type TransferPolicy,
   type DriverPicker,
   type RemoteObject,
@@ -187,7 +187,7 @@ async function listTarget(plan: UploadPlan, drivers: DriverPicker, policy: Trans
   const first = uploads[0]!.destination;
   const driver = await drivers.driverFor(first.location);
   if (driver.list === undefined) return undefined;
-  const prefix = prefixRef(plan.target);
+  const prefix = targetPrefixRef(plan.target);
   return withRetries(() => withRequestTimeout((requestSignal) => driver.list!(prefix, { signal: requestSignal }), policy.connectTimeoutMs, signal, prefix.display), { policy, signal }).catch(
     (error: unknown) => {
       if (signal?.aborted) throw error;
@@ -199,17 +199,13 @@ async function listTarget(plan: UploadPlan, drivers: DriverPicker, policy: Trans
   );
 }
 
-function prefixRef(target: NonNullable<UploadPlan['target']>): ObjectRef {
-  const location: ArtifactLocation =
-    target.scheme === 'file' ? { scheme: 'file', path: target.dir } : { scheme: target.scheme, bucket: target.bucket, key: target.prefix };
-  return { location, display: target.display };
-}
-
 /** The key a listing uses for a location: the object key, or the file's path. */
 function keyOf(location: ArtifactLocation): string {
   switch (location.scheme) {
     case 's3':
     case 'gs':
+    case 'oss':
+    case 'azure':
       return location.key;
     case 'file':
     case 'local':

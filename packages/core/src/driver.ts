@@ -153,8 +153,11 @@ export interface StorageDriver {
   close?(): Promise<void>;
 }
 
-/** The driver kinds; `https` is served by the `http` driver and `local` by the `file` driver. */
-export type DriverKind = 's3' | 'gs' | 'http' | 'file';
+/**
+ * The driver kinds; `https` is served by the `http` driver, `local` by the `file` driver, and
+ * `oss` by the S3 driver through OSS's S3-compatible API (with OSS's own settings).
+ */
+export type DriverKind = 's3' | 'gs' | 'oss' | 'azure' | 'http' | 'file';
 
 /** Which driver serves a location's scheme. */
 export function driverKindOf(location: ArtifactLocation): DriverKind {
@@ -163,6 +166,10 @@ export function driverKindOf(location: ArtifactLocation): DriverKind {
       return 's3';
     case 'gs':
       return 'gs';
+    case 'oss':
+      return 'oss';
+    case 'azure':
+      return 'azure';
     case 'http':
     case 'https':
       return 'http';

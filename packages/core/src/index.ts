@@ -16,3 +16,4 @@ export * from './suggest.ts';
 export * from './fs-errors.ts';
 export * from './transfer-engine.ts';
 export * from './source-policy.ts';
+export * from './cloud-settings.ts';

@@ -253,5 +253,5 @@ export function isSensitiveKey(key: string): boolean {
   for (const prefix of CONTAINER_ENV_PREFIXES) {
     if (key.startsWith(prefix)) return isCredentialEnvName(key.slice(prefix.length));
   }
-  return /password|secret|token|apikey|api-key|auth-params|service-key|basic-auth|jaas\.config|http-headers|fs\.azure\.account\.key|access\.key|access-key|accesskeysecret/i.test(key);
+  return /password|secret|token|apikey|api-key|auth-params|service-key|basic-auth|jaas\.config|http-headers|fs\.azure\.account\.key|fs\.azure\.sas\.|access\.key|access-key|accesskeysecret/i.test(key);
 }

@@ -18,7 +18,10 @@ export function redactUri(uri: string): string {
   const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
   const tail = authorityEnd === -1 ? '' : rest.slice(authorityEnd);
   const at = authority.lastIndexOf('@');
-  const host = at === -1 ? authority : `${MASK}@${authority.slice(at + 1)}`;
+  // In abfs/wasb URIs the part before '@' is the container, which is no secret (a password,
+  // after a ':', would be).
+  const container = /^(abfss?|wasbs?):\/\/$/i.test(prefix) && at !== -1 && !authority.slice(0, at).includes(':');
+  const host = at === -1 || container ? authority : `${MASK}@${authority.slice(at + 1)}`;
   return prefix + host + maskQuery(tail);
 }
 

@@ -86,7 +86,9 @@ function hostAllowed(host: string, patterns: readonly string[]): boolean {
 export function checkSource(uri: ArtifactUri, policy: SourcePolicy): void {
   const { location } = uri;
   if (policy.allowedSchemes !== undefined && !policy.allowedSchemes.has(location.scheme)) {
-    throw new SourceRefusedError(`${uri.display}: scheme ${location.scheme} is not allowed`, { hint: `${SourceKeys.allowedSchemes} allows ${[...policy.allowedSchemes].join(';')}` });
+    // Named as written (abfss, s3a), not as folded (azure, s3).
+    const given = /^([a-z][a-z0-9+.-]*):/i.exec(uri.raw)?.[1]?.toLowerCase() ?? location.scheme;
+    throw new SourceRefusedError(`${uri.display}: scheme ${given} is not allowed`, { hint: `${SourceKeys.allowedSchemes} allows ${[...policy.allowedSchemes].join(';')}` });
   }
   if (location.scheme === 'http' || location.scheme === 'https') checkHost(new URL(location.url).hostname, policy, uri.display);
 }

@@ -3,11 +3,20 @@ import type { ObjectRef } from './driver.ts';
 import { ConfigError } from './errors.ts';
 import { FlinkKeys } from './options.ts';
 import { redactUri } from './redact.ts';
-import { SCHEME_ALIASES, type ArtifactLocation } from './uri.ts';
+import { SCHEME_ALIASES, parseArtifactUri, type ArtifactLocation } from './uri.ts';
 
 /** Where local artifacts are uploaded: `kubernetes.artifacts.local-upload-target`. */
 export type UploadTarget =
-  | { readonly scheme: 's3' | 'gs'; readonly givenScheme: string; readonly bucket: string; readonly prefix: string; readonly display: string }
+  | {
+      readonly scheme: 's3' | 'gs' | 'oss' | 'azure';
+      readonly givenScheme: string;
+      /** The bucket (for Azure, the container). */
+      readonly bucket: string;
+      /** What stands between `//` and the path: the bucket, or `<container>@<account host>` for Azure. */
+      readonly authority: string;
+      readonly prefix: string;
+      readonly display: string;
+    }
   | { readonly scheme: 'file'; readonly dir: string; readonly display: string };
 
 /** An object in the upload target: its address for drivers and the URI Flink will fetch. */
@@ -18,8 +27,10 @@ export interface UploadDestination extends ObjectRef {
 
 /**
  * Parses the upload target. Accepted: `s3://bucket[/prefix/]` (and `s3a://`, `s3p://`),
- * `gs://bucket[/prefix/]`, `file:///absolute/dir[/]`. The prefix is a directory: a missing
- * trailing slash is added.
+ * `gs://bucket[/prefix/]`, `oss://bucket[/prefix/]`,
+ * `abfss://<container>@<account>.dfs.core.windows.net[/prefix/]` (and `abfs`, `wasb[s]` with
+ * `.blob.`), `file:///absolute/dir[/]`. The prefix is a directory: a missing trailing slash is
+ * added.
  *
  * @throws ConfigError naming `kubernetes.artifacts.local-upload-target`.
  */
@@ -34,7 +45,7 @@ export function parseUploadTarget(text: string | undefined): UploadTarget {
   }
   const display = redactUri(value);
   const bad = (why: string): ConfigError =>
-    new ConfigError(`${key} ${display} ${why}`, { key, hint: 'use s3://bucket/prefix/, gs://bucket/prefix/ or file:///dir/' });
+    new ConfigError(`${key} ${display} ${why}`, { key, hint: 'use s3://bucket/prefix/, gs://bucket/prefix/, oss://bucket/prefix/, abfss://container@account.dfs.core.windows.net/prefix/ or file:///dir/' });
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value)?.[1]?.toLowerCase();
   const folded = scheme === undefined ? undefined : SCHEME_ALIASES[scheme];
   let url: URL;
@@ -43,10 +54,11 @@ export function parseUploadTarget(text: string | undefined): UploadTarget {
   } catch {
     throw bad('is not a valid URI');
   }
-  if (url.username !== '' || url.password !== '') throw bad('must not carry credentials');
+  if ((url.username !== '' && folded !== 'azure') || url.password !== '') throw bad('must not carry credentials');
   if (url.search !== '' || url.hash !== '') throw bad('must not have a query or fragment');
-  if (folded === 's3' || folded === 'gs') {
+  if (folded === 's3' || folded === 'gs' || folded === 'oss' || folded === 'azure') {
     if (url.hostname === '') throw bad('has no bucket');
+    if (folded === 'azure' && url.username === '') throw bad('has no container (<container>@<account>...)');
     let prefix: string;
     try {
       prefix = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
@@ -55,7 +67,15 @@ export function parseUploadTarget(text: string | undefined): UploadTarget {
     }
     if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
     if (prefix.split('/').some((segment) => segment === '.' || segment === '..')) throw bad('has "." or ".." segments');
-    return { scheme: folded, givenScheme: scheme!, bucket: url.hostname, prefix, display };
+    const authority = folded === 'azure' ? `${url.username}@${url.hostname}` : url.hostname;
+    const target = { scheme: folded, givenScheme: scheme!, bucket: folded === 'azure' ? decodeURIComponent(url.username) : url.hostname, authority, prefix, display };
+    // The account host and container are checked as an artifact URI would be.
+    try {
+      destinationIn(target, 'probe.jar');
+    } catch (error) {
+      throw bad(`is not a valid target: ${(error as Error).message}`);
+    }
+    return target;
   }
   if (folded === 'file') {
     if (url.hostname !== '' && url.hostname !== 'localhost') throw bad('must not name a host');
@@ -74,8 +94,16 @@ export function destinationIn(target: UploadTarget, fileName: string): UploadDes
     uri = pathToFileURL(path).href;
   } else {
     const key = `${target.prefix}${fileName}`;
-    location = { scheme: target.scheme, bucket: target.bucket, key };
-    uri = `${target.givenScheme}://${target.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    uri = `${target.givenScheme}://${target.authority}/${key.split('/').map(encodeURIComponent).join('/')}`;
+    // One reading of URIs: the destination is what the fetcher will parse it as.
+    location = parseArtifactUri(uri).location;
   }
   return { location, uri, display: redactUri(uri) };
+}
+
+/** The target itself, as the prefix (or directory) that a driver's `list` takes. */
+export function targetPrefixRef(target: UploadTarget): ObjectRef {
+  if (target.scheme === 'file') return { location: { scheme: 'file', path: target.dir }, display: target.display };
+  const { location } = destinationIn(target, 'probe.jar');
+  return { location: { ...location, key: target.prefix } as ArtifactLocation, display: target.display };
 }

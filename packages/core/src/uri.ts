@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { InvalidUriError, UnsafePathError, UnsupportedSchemeError } from './errors.ts';
 import { redactUri } from './redact.ts';
 
-/** The schemes artifacts may use, after aliases are folded (`s3a`, `s3p` -> `s3`). */
-export type ArtifactScheme = 's3' | 'gs' | 'http' | 'https' | 'file' | 'local';
+/** The schemes artifacts may use, after aliases are folded (`s3a`, `s3p` -> `s3`; `abfss`, `wasb`... -> `azure`). */
+export type ArtifactScheme = 's3' | 'gs' | 'oss' | 'azure' | 'http' | 'https' | 'file' | 'local';
 
 /** Every scheme spelling accepted in a URI, mapped to the scheme that handles it. */
 export const SCHEME_ALIASES: Readonly<Record<string, ArtifactScheme>> = {
@@ -11,6 +11,11 @@ export const SCHEME_ALIASES: Readonly<Record<string, ArtifactScheme>> = {
   s3a: 's3',
   s3p: 's3',
   gs: 'gs',
+  oss: 'oss',
+  abfs: 'azure',
+  abfss: 'azure',
+  wasb: 'azure',
+  wasbs: 'azure',
   http: 'http',
   https: 'https',
   file: 'file',
@@ -19,7 +24,9 @@ export const SCHEME_ALIASES: Readonly<Record<string, ArtifactScheme>> = {
 
 /** Where an artifact lives, one shape per kind of store. */
 export type ArtifactLocation =
-  | { readonly scheme: 's3' | 'gs'; readonly bucket: string; readonly key: string }
+  | { readonly scheme: 's3' | 'gs' | 'oss'; readonly bucket: string; readonly key: string }
+  /** Azure Blob Storage: `bucket` is the container, `key` the blob's name. */
+  | { readonly scheme: 'azure'; readonly bucket: string; readonly key: string; readonly account: string; readonly endpointSuffix: string }
   | { readonly scheme: 'http' | 'https'; readonly url: string }
   | { readonly scheme: 'file' | 'local'; readonly path: string };
 
@@ -107,15 +114,35 @@ function parseFragment(url: URL, display: string): string | undefined {
   return match[1].toLowerCase();
 }
 
+// Azure: <account>.dfs.<suffix> (abfs) or <account>.blob.<suffix> (wasb); the suffix names the
+// cloud (core.windows.net, core.chinacloudapi.cn, core.usgovcloudapi.net...).
+const AZURE_HOST = /^([a-z0-9]{3,24})\.(dfs|blob)\.([a-z0-9-]+(\.[a-z0-9-]+)+)$/;
+const AZURE_CONTAINER = /^(\$root|[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9])$/;
+
 function locate(scheme: ArtifactScheme, url: URL, display: string): ArtifactLocation {
-  if (url.username !== '' || url.password !== '') {
+  // In abfs/wasb URIs the user-info part is the container, not a credential.
+  if ((url.username !== '' && scheme !== 'azure') || url.password !== '') {
     throw new InvalidUriError(`credentials in URIs are not supported: ${display}`, {
       hint: 'pass credentials through Flink options, environment or Secrets',
     });
   }
   switch (scheme) {
+    case 'azure': {
+      const form = 'abfss://<container>@<account>.dfs.core.windows.net/<path> or wasbs://<container>@<account>.blob.core.windows.net/<path>';
+      const container = decodeSegments(url.username, display);
+      if (container === '') throw new InvalidUriError(`missing container in ${display}`, { hint: form });
+      if (!AZURE_CONTAINER.test(container)) throw new InvalidUriError(`"${container}" is not a valid container name in ${display}`, { hint: 'lowercase letters, digits and single "-", 3 to 63 characters' });
+      const host = AZURE_HOST.exec(url.hostname.toLowerCase());
+      if (host === null) throw new InvalidUriError(`the host of ${display} must be <account>.dfs.<endpoint suffix> or <account>.blob.<endpoint suffix>`, { hint: form });
+      if (url.port !== '') throw new InvalidUriError(`an Azure storage account has no port: ${display}`);
+      if (url.search !== '') throw new InvalidUriError(`query strings are not supported for ${scheme} URIs: ${display}`, { hint: 'give a SAS token through the options or the environment' });
+      const key = decodeSegments(url.pathname.replace(/^\//, ''), display);
+      if (key === '' || key.endsWith('/')) throw new InvalidUriError(`${display} names a container or a directory, not a file`);
+      return { scheme, bucket: container, key, account: host[1]!, endpointSuffix: host[3]! };
+    }
     case 's3':
-    case 'gs': {
+    case 'gs':
+    case 'oss': {
       const bucket = url.hostname;
       if (bucket === '') throw new InvalidUriError(`missing bucket in ${display}`);
       if (url.port !== '') throw new InvalidUriError(`a bucket has no port: ${display}`);
@@ -188,6 +215,8 @@ function fileNameOf(location: ArtifactLocation, display: string): string {
   switch (location.scheme) {
     case 's3':
     case 'gs':
+    case 'oss':
+    case 'azure':
       name = lastSegment(location.key);
       break;
     case 'http':

@@ -4,15 +4,18 @@ import { join } from 'node:path';
 import test from 'ava';
 import {
   ConfigError,
+  isSensitiveKey,
   parseDynamicProperties,
   parseFlinkList,
   parseHttpHeaders,
   parseLegacyFlinkConf,
   parseStandardYaml,
   readArtifactList,
+  readAzureSettings,
   readClusterLocation,
   readHttpSettings,
   readJobUri,
+  readOssSettings,
   readS3Settings,
   resolveFlinkConfig,
   splitFlinkList,
@@ -157,4 +160,53 @@ test('S3 settings accept Flink\'s key variants and need both keys or neither', (
   );
   t.deepEqual(s3, { endpoint: 'http://127.0.0.1:7480', pathStyleAccess: true, accessKey: 'AK', secretKey: 'SK', region: undefined });
   t.throws(() => readS3Settings(new Map([['s3.access-key', 'AK']])), { instanceOf: ConfigError });
+});
+
+test('OSS settings: Flink\'s fs.oss.* keys; an OSS endpoint becomes its S3-compatible twin and gives the region', (t) => {
+  const keys = { 'fs.oss.accessKeyId': 'AK', 'fs.oss.accessKeySecret': 'SK' };
+  const read = (extra: Record<string, string>, env: Record<string, string> = {}) => readOssSettings(new Map(Object.entries({ ...keys, ...extra })), env);
+  t.deepEqual(read({ 'fs.oss.endpoint': 'oss-cn-hangzhou.aliyuncs.com' }), { endpoint: 's3.oss-cn-hangzhou.aliyuncs.com', pathStyleAccess: undefined, accessKey: 'AK', secretKey: 'SK', region: 'cn-hangzhou' });
+  t.is(read({ 'fs.oss.endpoint': 'https://oss-ap-southeast-1-internal.aliyuncs.com' }).endpoint, 'https://s3.oss-ap-southeast-1-internal.aliyuncs.com');
+  t.is(read({ 'fs.oss.endpoint': 'https://oss-ap-southeast-1-internal.aliyuncs.com' }).region, 'ap-southeast-1');
+  t.is(read({ 'fs.oss.endpoint': 'https://s3.oss-cn-beijing.aliyuncs.com' }).endpoint, 'https://s3.oss-cn-beijing.aliyuncs.com');
+  // Anything else (a custom domain, an S3-compatible stand-in) is used as given, with fs.oss.region.
+  t.deepEqual(read({ 'fs.oss.endpoint': 'https://files.example.com', 'fs.oss.region': 'cn-shanghai' }).region, 'cn-shanghai');
+  t.is(read({ 'fs.oss.endpoint': 'http://127.0.0.1:7480' }).endpoint, 'http://127.0.0.1:7480');
+  // Alibaba Cloud's environment variables when the keys are unset; the keys win when set.
+  const env = { OSS_ACCESS_KEY_ID: 'EK', OSS_ACCESS_KEY_SECRET: 'ES' };
+  t.is(readOssSettings(new Map([['fs.oss.endpoint', 'oss-cn-hangzhou.aliyuncs.com']]), env).accessKey, 'EK');
+  t.is(read({}, env).accessKey, 'AK');
+  t.throws(() => readOssSettings(new Map([['fs.oss.accessKeyId', 'AK']]), {}), { instanceOf: ConfigError, message: /fs\.oss\.accessKeySecret/ });
+});
+
+test('Azure settings: account keys of both services, container and account SAS tokens, the environment, the endpoint', (t) => {
+  const settings = readAzureSettings(
+    new Map([
+      ['fs.azure.account.key.acct1.dfs.core.windows.net', 'K1'],
+      ['fs.azure.account.key.acct2.blob.core.chinacloudapi.cn', 'K2'],
+      ['fs.azure.sas.jars.acct3.blob.core.windows.net', '?sv=1&sig=S3'],
+      ['fs.azure.sas.fixed.token.acct4.dfs.core.windows.net', 'sv=1&sig=S4'],
+      ['flink-artifacts.azure.endpoint', 'http://127.0.0.1:10000/devstoreaccount1/'],
+      ['fs.azure.account.auth.type', 'SharedKey'],
+    ]),
+    { AZURE_STORAGE_KEY: 'EK', AZURE_STORAGE_SAS_TOKEN: '?sig=ES', AZURE_STORAGE_CONNECTION_STRING: '' },
+  );
+  t.deepEqual(settings, {
+    accountKeys: { acct1: 'K1', acct2: 'K2' },
+    envAccountKey: 'EK',
+    containerSas: { 'jars@acct3': 'sv=1&sig=S3' },
+    accountSas: { acct4: 'sv=1&sig=S4' },
+    envSas: 'sig=ES',
+    connectionString: undefined,
+    endpoint: 'http://127.0.0.1:10000/devstoreaccount1',
+  });
+  t.throws(() => readAzureSettings(new Map([['flink-artifacts.azure.endpoint', '127.0.0.1:10000']]), {}), { instanceOf: ConfigError, message: /flink-artifacts\.azure\.endpoint/ });
+});
+
+test('Azure account keys and SAS tokens count as secrets', (t) => {
+  for (const key of ['fs.azure.account.key.acct.dfs.core.windows.net', 'fs.azure.sas.jars.acct.blob.core.windows.net', 'fs.azure.sas.fixed.token.acct.dfs.core.windows.net', 'fs.oss.accessKeySecret']) {
+    t.true(isSensitiveKey(key), key);
+  }
+  t.false(isSensitiveKey('fs.oss.endpoint'));
+  t.false(isSensitiveKey('flink-artifacts.azure.endpoint'));
 });

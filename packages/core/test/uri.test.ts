@@ -89,3 +89,49 @@ test('redactUri masks user info and query values, also on unparseable text', (t)
   t.is(redactUri('not a uri?token=zzz'), 'not a uri?token=***');
   t.is(redactUri('https://h/x?flag'), 'https://h/x?***');
 });
+
+test('Azure URIs in Flink\'s four forms name the container, the blob, the account and the cloud', (t) => {
+  for (const [uri, suffix] of [
+    ['abfss://jars@myacct.dfs.core.windows.net/flink/job.jar', 'core.windows.net'],
+    ['abfs://jars@myacct.dfs.core.windows.net/flink/job.jar', 'core.windows.net'],
+    ['wasbs://jars@myacct.blob.core.windows.net/flink/job.jar', 'core.windows.net'],
+    ['wasb://jars@myacct.blob.core.chinacloudapi.cn/flink/job.jar', 'core.chinacloudapi.cn'],
+  ] as const) {
+    const parsed = parseArtifactUri(uri);
+    t.deepEqual(parsed.location, { scheme: 'azure', bucket: 'jars', key: 'flink/job.jar', account: 'myacct', endpointSuffix: suffix }, uri);
+    t.is(parsed.fileName, 'job.jar');
+    // The container is part of the address, not a credential: it is kept in messages.
+    t.is(parsed.display, uri);
+  }
+  t.is(parseArtifactUri('abfss://jars@myacct.dfs.core.windows.net/dir/my%20udf.jar').fileName, 'my udf.jar');
+});
+
+test('malformed Azure URIs are refused with the form to use', (t) => {
+  for (const bad of [
+    'abfss://myacct.dfs.core.windows.net/job.jar', // no container
+    'abfss://jars@myacct.core.windows.net/job.jar', // no service
+    'abfss://jars@myacct.file.core.windows.net/job.jar', // a file share, not blob storage
+    'abfss://Jars@myacct.dfs.core.windows.net/job.jar', // containers are lowercase
+    'abfss://a--b@myacct.dfs.core.windows.net/job.jar',
+    'abfss://jars@myacct.dfs.core.windows.net/',
+    'abfss://jars@myacct.dfs.core.windows.net/dir/',
+    'abfss://jars@myacct.dfs.core.windows.net:443/job.jar',
+    'abfss://jars@myacct.dfs.core.windows.net/job.jar?sv=2020&sig=abc',
+    'abfss://jars:key@myacct.dfs.core.windows.net/job.jar',
+  ]) {
+    const error = t.throws(() => parseArtifactUri(bad), { instanceOf: InvalidUriError }, bad);
+    t.false(error.message.includes('sig=abc'), bad);
+    t.false(error.message.includes(':key'), bad);
+  }
+  const error = t.throws(() => parseArtifactUri('abfss://jars@myacct.core.windows.net/job.jar'), { instanceOf: InvalidUriError });
+  t.regex(error.hint ?? '', /abfss:\/\/<container>@<account>\.dfs\.core\.windows\.net/);
+});
+
+test('oss:// parses like s3://; hdfs:// and viewfs:// are refused, listing what is supported', (t) => {
+  t.deepEqual(parseArtifactUri('oss://bkt/jobs/job.jar').location, { scheme: 'oss', bucket: 'bkt', key: 'jobs/job.jar' });
+  for (const scheme of ['hdfs', 'viewfs', 'ftp', 'cosn']) {
+    const error = t.throws(() => parseArtifactUri(`${scheme}://nn:8020/jobs/job.jar`), { instanceOf: UnsupportedSchemeError });
+    t.regex(error.message, new RegExp(`"${scheme}"`));
+    for (const supported of ['s3', 'gs', 'oss', 'abfss', 'wasbs', 'https', 'file', 'local']) t.true(error.hint?.split(/, |: /).includes(supported), `${supported} in ${error.hint}`);
+  }
+});

@@ -3,7 +3,7 @@ import type { ArtifactWiring } from './wiring.ts';
 
 /**
  * What the user must know about credentials given as literal options: Flink keeps its
- * configuration as given (its own S3 filesystems need the keys), so they end up where `where`
+ * configuration as given (its own filesystems may need the keys), so they end up where `where`
  * says, in clear; the init container never gets them. Says how to move each kind to a Secret.
  */
 export function literalSecretWarnings(wiring: ArtifactWiring, where: string): string[] {
@@ -14,6 +14,19 @@ export function literalSecretWarnings(wiring: ArtifactWiring, where: string): st
     moves.push(
       "S3 keys: -Dkubernetes.env.secretKeyRef='env:AWS_ACCESS_KEY_ID,secret:<name>,key:<key>;env:AWS_SECRET_ACCESS_KEY,secret:<name>,key:<key>' " +
         '(Flink\'s S3 filesystems and the fetcher both read these variables), then drop the s3 key options',
+    );
+  }
+  if (keys.some((key) => key.startsWith('fs.azure.'))) {
+    moves.push(
+      "Azure keys: -Dkubernetes.env.secretKeyRef='env:AZURE_STORAGE_KEY,secret:<name>,key:<key>' (or env:AZURE_STORAGE_SAS_TOKEN for a SAS), which the fetcher reads, " +
+        'or no secret at all with AKS workload identity (the fetcher uses DefaultAzureCredential when no key is given); ' +
+        'keep an fs.azure option only if Flink\'s own Azure filesystem needs it',
+    );
+  }
+  if (keys.some((key) => key.startsWith('fs.oss.'))) {
+    moves.push(
+      "OSS keys: -Dkubernetes.env.secretKeyRef='env:OSS_ACCESS_KEY_ID,secret:<name>,key:<key>;env:OSS_ACCESS_KEY_SECRET,secret:<name>,key:<key>', " +
+        'which the fetcher reads; keep the fs.oss key options only if Flink\'s own OSS filesystem needs them',
     );
   }
   if (keys.includes(FlinkKeys.httpHeaders)) {

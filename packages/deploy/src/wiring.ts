@@ -1,6 +1,7 @@
 import {
   ConfigError,
   FlinkKeys,
+  OssKeys,
   S3_KEYS,
   TransferKeys,
   formatFlinkList,
@@ -56,7 +57,7 @@ export const FETCHER_CA_DIR = '/etc/flink-artifacts/ca';
 
 // Flink's own keys that change what or how the fetcher fetches, and are not secret. Credentials
 // reach the init container from Secrets, never as arguments.
-const FLINK_FETCH_KEYS: readonly string[] = [FlinkKeys.rawHttpEnabled, ...S3_KEYS.endpoint, ...S3_KEYS.pathStyleAccess, ...S3_KEYS.region];
+const FLINK_FETCH_KEYS: readonly string[] = [FlinkKeys.rawHttpEnabled, ...S3_KEYS.endpoint, ...S3_KEYS.pathStyleAccess, ...S3_KEYS.region, OssKeys.endpoint, OssKeys.region];
 // Our own transfer options (`flink-artifacts.retry.*`, `.timeout.*`, ...) all reach the fetcher,
 // except the deploy-time ones and the CA file, which is a path on this machine.
 const OWN_PREFIX = 'flink-artifacts.';

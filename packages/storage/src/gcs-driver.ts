@@ -1,11 +1,8 @@
 import { pipeline } from 'node:stream/promises';
-import * as tls from 'node:tls';
 import { Storage, type File, type FileMetadata, type StorageOptions } from '@google-cloud/storage';
 import {
   AccessDeniedError,
   ArtifactNotFoundError,
-  ConfigError,
-  TransferKeys,
   InvalidUriError,
   ObjectChangedError,
   ObjectExistsError,
@@ -24,6 +21,7 @@ import {
   type WriteOptions,
 } from '@flink-artifacts/core';
 import { errorText, httpStatusOf } from './errors.ts';
+import { trustProcessWide } from './trust.ts';
 import { byteMeter, contentTypeFor } from './meter.ts';
 
 /** Options of {@link createGcsDriver}. */
@@ -66,7 +64,7 @@ export const GCS_SHA256_METADATA_KEY = 'sha256';
  */
 export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver {
   const env = options.env ?? process.env;
-  if (options.ca !== undefined) trustProcessWide(options.ca);
+  if (options.ca !== undefined) trustProcessWide(options.ca, 'gs://');
   const resumableThreshold = options.resumableThreshold ?? 16 * 1024 * 1024;
   const storage = new Storage({
     projectId: options.projectId ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT ?? 'flink-artifacts',
@@ -206,24 +204,6 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver {
 
 // What google-auth-library says when it has no credentials or they are refused by the token service.
 const CREDENTIAL_FAILURE = /could not load the default credentials|could not refresh access token|invalid_grant|unauthorized_client|invalid_client|no access, refresh token|error getting access token/i;
-
-/**
- * Adds CA certificates to the process's default trust (what the GCS library's HTTP clients use).
- *
- * @throws ConfigError on a Node without `tls.setDefaultCACertificates`.
- */
-function trustProcessWide(ca: string | Buffer): void {
-  const api = tls as typeof tls & { setDefaultCACertificates?: (certs: string[]) => void; getCACertificates?: (type: string) => string[] };
-  if (api.setDefaultCACertificates === undefined || api.getCACertificates === undefined) {
-    throw new ConfigError(`a custom CA (${TransferKeys.caFile}) for gs:// needs Node 22.15 or later; this is Node ${process.versions.node}`, {
-      key: TransferKeys.caFile,
-      hint: 'set NODE_EXTRA_CA_CERTS to the CA file instead',
-    });
-  }
-  const pem = ca.toString();
-  const current = api.getCACertificates('default');
-  if (!current.includes(pem)) api.setDefaultCACertificates([...current, pem]);
-}
 
 function describeMetadata(metadata: FileMetadata): RemoteObject {
   const checksums: Checksums = {};

@@ -2,4 +2,5 @@ export { createDriverPicker, openDrivers, storageOptionsFromConfig, type OpenedD
 export { createFileDriver } from './file-driver.ts';
 export type { HttpDriverOptions } from './http-driver.ts';
 export type { GcsDriverOptions } from './gcs-driver.ts';
-export type { S3DriverOptions } from './s3-driver.ts';
+export type { S3Dialect, S3DriverOptions } from './s3-driver.ts';
+export type { AzureDriverOptions } from './azure-driver.ts';

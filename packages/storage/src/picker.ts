@@ -5,7 +5,9 @@ import {
   driverKindOf,
   readString,
   readTransferPolicy,
+  readAzureSettings,
   readHttpSettings,
+  readOssSettings,
   readS3Settings,
   readSourcePolicy,
   type ArtifactLocation,
@@ -15,6 +17,7 @@ import {
   type S3Settings,
   type StorageDriver,
 } from '@flink-artifacts/core';
+import type { AzureDriverOptions } from './azure-driver.ts';
 import type { GcsDriverOptions } from './gcs-driver.ts';
 import type { HttpDriverOptions } from './http-driver.ts';
 
@@ -26,6 +29,10 @@ export interface StorageOptions {
   readonly http?: HttpDriverOptions;
   /** Options of the GCS driver. */
   readonly gcs?: GcsDriverOptions;
+  /** Settings of the S3 driver for `oss://` (Flink's `fs.oss.*` keys). @default none: oss:// is refused */
+  readonly oss?: S3Settings;
+  /** Credentials and endpoint for Azure Blob Storage, and block upload tuning. @default the SDK's DefaultAzureCredential */
+  readonly azure?: Partial<AzureDriverOptions>;
   /** Sockets per host for the network drivers. @default 64 */
   readonly maxSockets?: number;
   /** Time to connect (and, over HTTP, to get the response headers). @default 15 s */
@@ -54,6 +61,24 @@ export function createDriverPicker(options: StorageOptions = {}): DriverPicker {
           settings: options.s3 ?? emptyS3Settings,
           maxSockets,
           ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
+        });
+      }
+      case 'oss': {
+        const { createS3Driver } = await import('./s3-driver.ts');
+        return createS3Driver({
+          dialect: 'oss',
+          settings: options.oss ?? emptyS3Settings,
+          maxSockets,
+          ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+          ...(options.ca === undefined ? {} : { ca: options.ca }),
+        });
+      }
+      case 'azure': {
+        const { createAzureDriver } = await import('./azure-driver.ts');
+        return createAzureDriver({
+          settings: options.azure?.settings ?? readAzureSettings(new Map()),
+          ...options.azure,
           ...(options.ca === undefined ? {} : { ca: options.ca }),
         });
       }
@@ -106,12 +131,12 @@ const emptyS3Settings: S3Settings = {
 };
 
 /**
- * Storage options from Flink's configuration: S3 keys, HTTP headers, the raw-http switch, the
+ * Storage options from Flink's configuration: S3, OSS and Azure keys, HTTP headers, the raw-http switch, the
  * connect timeout and the CA file of `flink-artifacts.tls.ca-file` (read here).
  *
  * @throws ConfigError for malformed values or an unreadable CA file.
  */
-export async function storageOptionsFromConfig(config: FlinkConfig, extra: Omit<StorageOptions, 's3'> = {}): Promise<StorageOptions> {
+export async function storageOptionsFromConfig(config: FlinkConfig, extra: Omit<StorageOptions, 's3' | 'oss'> = {}): Promise<StorageOptions> {
   const http = readHttpSettings(config);
   const policy = readTransferPolicy(config);
   const caFile = readString(config, TransferKeys.caFile);
@@ -129,6 +154,8 @@ export async function storageOptionsFromConfig(config: FlinkConfig, extra: Omit<
     ...(ca === undefined ? {} : { ca }),
     ...extra,
     s3: readS3Settings(config),
+    oss: readOssSettings(config),
+    azure: { ...extra.azure, settings: extra.azure?.settings ?? readAzureSettings(config) },
     http: { headers: http.headers, rawHttpEnabled: http.rawHttpEnabled, policy: readSourcePolicy(config), ...extra.http },
   };
 }
@@ -148,7 +175,7 @@ export interface OpenedDrivers {
  */
 export async function openDrivers(
   config: FlinkConfig,
-  options: { readonly given?: DriverPicker | undefined; readonly storage?: Omit<StorageOptions, 's3'> | undefined; readonly maxSockets?: number | undefined } = {},
+  options: { readonly given?: DriverPicker | undefined; readonly storage?: Omit<StorageOptions, 's3' | 'oss'> | undefined; readonly maxSockets?: number | undefined } = {},
 ): Promise<OpenedDrivers> {
   if (options.given !== undefined) return { picker: options.given, close: async () => undefined };
   const picker = createDriverPicker({ ...(await storageOptionsFromConfig(config, options.storage)), ...(options.maxSockets === undefined ? {} : { maxSockets: options.maxSockets }) });

@@ -17,10 +17,10 @@ import {
   type GetObjectCommandOutput,
   type HeadObjectCommandOutput,
 } from '@aws-sdk/client-s3';
-import pLimit from 'p-limit';
 import {
   AccessDeniedError,
   ArtifactNotFoundError,
+  ConfigError,
   InvalidUriError,
   ObjectChangedError,
   ObjectExistsError,
@@ -40,7 +40,8 @@ import {
   type WriteOptions,
 } from '@flink-artifacts/core';
 import { errorText } from './errors.ts';
-import { contentTypeFor, guardedBody } from './meter.ts';
+import { contentTypeFor } from './meter.ts';
+import { uploadBodies, uploadParts } from './upload-parts.ts';
 
 /** Options of {@link createS3Driver}. */
 export interface S3DriverOptions {
@@ -60,7 +61,28 @@ export interface S3DriverOptions {
   readonly connectTimeoutMs?: number;
   /** Extra trusted CA certificates (PEM), added to Node's. */
   readonly ca?: string | Buffer | undefined;
+  /**
+   * The store behind the S3 API: `s3` (AWS and S3-compatible stores, `s3://`), or `oss` (Alibaba
+   * Cloud OSS through its S3-compatible API, `oss://`, with Flink's `fs.oss.*` keys). @default 's3'
+   */
+  readonly dialect?: S3Dialect;
 }
+
+/** What differs between the stores the S3 driver speaks to. */
+export type S3Dialect = 's3' | 'oss';
+
+const DIALECTS = {
+  s3: {
+    label: 'S3',
+    noCredentials: "set s3.access-key and s3.secret-key, or give the SDK's chain credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, IRSA, pod identity, an instance profile)",
+    denied: 'check s3.access-key/s3.secret-key or the AWS credentials the SDK finds, and the bucket policy',
+  },
+  oss: {
+    label: 'OSS',
+    noCredentials: 'set fs.oss.accessKeyId and fs.oss.accessKeySecret (or OSS_ACCESS_KEY_ID and OSS_ACCESS_KEY_SECRET)',
+    denied: 'check fs.oss.accessKeyId/fs.oss.accessKeySecret, fs.oss.endpoint (the bucket\'s region) and the bucket policy',
+  },
+} as const;
 
 const MIB = 1024 * 1024;
 const MAX_PARTS = 10_000;
@@ -75,6 +97,16 @@ export const S3_SHA256_METADATA_KEY = 'sha256';
  */
 export function createS3Driver(options: S3DriverOptions): StorageDriver {
   const { settings } = options;
+  const scheme = options.dialect ?? 's3';
+  const dialect = DIALECTS[scheme];
+  if (scheme === 'oss' && settings.endpoint === undefined) {
+    // Without an endpoint the SDK would send the request, and the credentials, to AWS.
+    throw new ConfigError('oss:// needs fs.oss.endpoint (for example oss-cn-hangzhou.aliyuncs.com)', { key: 'fs.oss.endpoint' });
+  }
+  if (scheme === 'oss' && (settings.accessKey === undefined || settings.secretKey === undefined)) {
+    // The AWS SDK's credential chain knows nothing of Alibaba Cloud: it would probe AWS's.
+    throw new AccessDeniedError('oss:// needs credentials: no OSS access key is set', { hint: dialect.noCredentials });
+  }
   const env = options.env ?? process.env;
   const endpoint = normalizeEndpoint(settings.endpoint);
   const forcePathStyle = settings.pathStyleAccess ?? (endpoint !== undefined && isIpOrLocalhost(endpoint));
@@ -120,19 +152,13 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       const what = name === 'NoSuchBucket' ? 'bucket does not exist' : 'object does not exist';
       return new ArtifactNotFoundError(`${display}: ${what}`, { cause: error });
     }
-    if ((status === 412 || name === 'PreconditionFailed') && preconditionFailed !== undefined) return preconditionFailed();
+    if (refusedCreate(error) && preconditionFailed !== undefined) return preconditionFailed();
     // No credentials anywhere in the SDK's chain: no request was sent, and none will succeed.
     if ((error as Error | undefined)?.name === 'CredentialsProviderError') {
-      return new AccessDeniedError(`${display}: no AWS credentials found`, {
-        cause: error,
-        hint: 'set s3.access-key and s3.secret-key, or give the SDK\'s chain credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, IRSA, pod identity, an instance profile)',
-      });
+      return new AccessDeniedError(`${display}: no AWS credentials found`, { cause: error, hint: dialect.noCredentials });
     }
     if (status === 401 || status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
-      return new AccessDeniedError(`${display}: access denied by S3 (${name ?? status})`, {
-        cause: error,
-        hint: 'check s3.access-key/s3.secret-key or the AWS credentials the SDK finds, and the bucket policy',
-      });
+      return new AccessDeniedError(`${display}: access denied by ${dialect.label} (${name ?? status})`, { cause: error, hint: dialect.denied });
     }
     const where = endpoint === undefined ? '' : ` at ${endpoint}`;
     // No status: the request never got an answer (refused, reset, timed out).
@@ -140,20 +166,34 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     return new TransferError(`${display}: ${action} failed${where}${status === undefined ? '' : ` (HTTP ${status})`}: ${detail}`, { cause: error, retryable });
   }
 
+  if (scheme === 'oss') {
+    // OSS's create-only switch is its own header; If-None-Match stays for stores that know it.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const headers = (args.request as { headers?: Record<string, string> }).headers;
+        if (headers !== undefined && Object.entries(headers).some(([name, value]) => name.toLowerCase() === 'if-none-match' && value === '*')) {
+          headers['x-oss-forbid-overwrite'] = 'true';
+        }
+        return next(args);
+      },
+      { step: 'build', name: 'ossForbidOverwrite' },
+    );
+  }
+
   function requireS3Prefix(ref: ObjectRef): { Bucket: string; Key: string } {
-    if (ref.location.scheme !== 's3') throw new InvalidUriError(`the S3 driver cannot list ${ref.display}`);
+    if (ref.location.scheme !== scheme) throw new InvalidUriError(`the ${dialect.label} driver cannot list ${ref.display}`);
     return { Bucket: ref.location.bucket, Key: ref.location.key };
   }
 
   function requireS3(ref: ObjectRef): { Bucket: string; Key: string } {
-    if (ref.location.scheme !== 's3') throw new InvalidUriError(`the S3 driver cannot read ${ref.display}`);
+    if (ref.location.scheme !== scheme) throw new InvalidUriError(`the ${dialect.label} driver cannot read ${ref.display}`);
     return { Bucket: ref.location.bucket, Key: ref.location.key };
   }
 
   const exists = (display: string) => (): Error => new ObjectExistsError(`${display}: an object of that name already exists`);
 
   return {
-    name: 's3',
+    name: scheme,
 
     // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
     async stat(ref: ObjectRef, statOptions: StatOptions = {}): Promise<RemoteObject | undefined> {
@@ -225,16 +265,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
         ContentType: contentTypeFor(target.Key),
         ...(checksums.sha256 === undefined ? {} : { Metadata: { [S3_SHA256_METADATA_KEY]: checksums.sha256 } }),
       };
-      // A failing source must abort the request reading it: the SDK would wait for its bytes forever.
-      const failure = new AbortController();
-      let sourceError: Error | undefined;
-      const body = (range?: { start: number; end: number }): Readable =>
-        guardedBody(source.open(range), writeOptions.onBytes, (error) => {
-          if (failure.signal.aborted) return;
-          sourceError = error;
-          failure.abort(error);
-        });
-      const signal = writeOptions.signal === undefined ? failure.signal : AbortSignal.any([writeOptions.signal, failure.signal]);
+      const { body, signal, reportable } = uploadBodies(source, writeOptions);
       try {
         if (source.size > multipartThreshold) return await uploadMultipart(ref, common, source.size, body, { ...writeOptions, signal });
         // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
@@ -251,8 +282,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
         );
         return { size: source.size, checksums: { ...checksums }, version: output.ETag };
       } catch (error) {
-        if (sourceError !== undefined) throw new TransferError(`${ref.display}: reading the upload source failed: ${errorText(sourceError)}`, { cause: sourceError });
-        throw error instanceof ObjectExistsError || error instanceof TransferError ? error : toError(error, ref.display, 'upload', exists(ref.display));
+        const reported = reportable(error, ref.display);
+        throw reported instanceof ObjectExistsError || reported instanceof TransferError ? reported : toError(reported, ref.display, 'upload', exists(ref.display));
       }
     },
 
@@ -274,41 +305,29 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
   ): Promise<RemoteObject> {
     const { Bucket, Key } = common;
     const signal = writeOptions.signal;
-    const size = Math.max(partSize, Math.ceil(total / MAX_PARTS));
-    const count = Math.ceil(total / size);
-    const retryPart = writeOptions.retryPart ?? (<T>(attempt: () => Promise<T>) => attempt());
     const lease = writeOptions.ifAbsent ? await acquireLease(ref, common, signal) : undefined;
     let uploadId: string | undefined;
     try {
       const created = await client.send(new CreateMultipartUploadCommand(common), { abortSignal: signal });
       uploadId = created.UploadId;
       if (uploadId === undefined) throw new TransferError(`${ref.display}: S3 returned no upload id`);
-      const limit = pLimit(partConcurrency);
-      const parts: CompletedPart[] = await Promise.all(
-        Array.from({ length: count }, (_, index) =>
-          limit(async () => {
-            const start = index * size;
-            const end = Math.min(total, start + size) - 1;
-            const what = `${ref.display} (part ${index + 1} of ${count})`;
-            try {
-              const output = await retryPart(() =>
-                client
-                  .send(new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: index + 1, Body: body({ start, end }), ContentLength: end - start + 1 }), {
-                    abortSignal: signal,
-                  })
-                  .catch((error: unknown) => {
-                    throw toError(error, what, 'upload');
-                  }),
-              );
-              return { PartNumber: index + 1, ETag: output.ETag };
-            } catch (error) {
-              // The part had its retries: another round of the whole object would only repeat them.
-              if (error instanceof TransferError && error.retryable && !signal?.aborted) throw new TransferError(error.message, { cause: error, retryable: false, ...(error.hint ? { hint: error.hint } : {}) });
-              throw error;
-            }
-          }),
-        ),
-      );
+      const parts: CompletedPart[] = await uploadParts({
+        display: ref.display,
+        noun: 'part',
+        total,
+        partSize: Math.max(partSize, Math.ceil(total / MAX_PARTS)),
+        concurrency: partConcurrency,
+        retryPart: writeOptions.retryPart,
+        signal,
+        send: async (index, range) => {
+          const output = await client.send(
+            new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: index + 1, Body: body(range), ContentLength: range.end - range.start + 1 }),
+            { abortSignal: signal },
+          );
+          return { PartNumber: index + 1, ETag: output.ETag };
+        },
+        toError: (error, what) => toError(error, what, 'upload'),
+      });
       const completed = await client.send(
         new CompleteMultipartUploadCommand({
           Bucket,
@@ -347,13 +366,12 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
       const body = JSON.stringify({ owner: LEASE_OWNER, expires: Date.now() + LEASE_TTL_MS });
       return client.send(new PutObjectCommand({ Bucket, Key, Body: body, ContentLength: Buffer.byteLength(body), ContentType: 'application/json', ...(ifAbsent ? { IfNoneMatch: '*' } : {}) }), { abortSignal: signal });
     };
-    const taken = (error: unknown): boolean => statusOf(error) === 412 || (error instanceof S3ServiceException && error.name === 'PreconditionFailed');
     for (let attempt = 0; ; attempt++) {
       try {
         await put(true);
         break;
       } catch (error) {
-        if (!taken(error)) throw toError(error, ref.display, 'lease');
+        if (!refusedCreate(error)) throw toError(error, ref.display, 'lease');
         const expires = await leaseExpiry(Bucket, Key, signal);
         if (attempt === 0 && expires < Date.now()) {
           // Its holder stopped refreshing it: break it, and try once more.
@@ -449,6 +467,15 @@ function describeObject(output: HeadObjectCommandOutput | GetObjectCommandOutput
   const sha256 = output.Metadata?.[S3_SHA256_METADATA_KEY];
   if (sha256 !== undefined && /^[0-9a-f]{64}$/i.test(sha256)) checksums.sha256 = sha256.toLowerCase();
   return { size: output.ContentLength, checksums, version: output.ETag };
+}
+
+/**
+ * A create-only write refused because the name is taken: 412 on S3 (If-None-Match), 409
+ * FileAlreadyExists on OSS (x-oss-forbid-overwrite).
+ */
+function refusedCreate(error: unknown): boolean {
+  const name = error instanceof S3ServiceException ? error.name : undefined;
+  return statusOf(error) === 412 || name === 'PreconditionFailed' || (statusOf(error) === 409 && name === 'FileAlreadyExists');
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -72,6 +72,8 @@ function prefixRef(dirUri: string): ObjectRef {
   switch (location.scheme) {
     case 's3':
     case 'gs':
+    case 'oss':
+    case 'azure':
       return { location: { ...location, key: location.key.slice(0, -'x.jar'.length) }, display: dirUri };
     case 'file':
     case 'local':

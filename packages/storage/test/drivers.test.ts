@@ -24,15 +24,17 @@ import {
 } from '@flink-artifacts/core';
 import { startGcsServer } from '@flink-artifacts/test-helpers/gcs-server';
 import { startHttpServer } from '@flink-artifacts/test-helpers/http-server';
+import { useAzure } from '@flink-artifacts/test-helpers/azure';
 import { useS3 } from '@flink-artifacts/test-helpers/s3';
 import { createTestCertificate } from '@flink-artifacts/test-helpers/tls';
 import { randomContent, sha256Hex, tempDir, uniqueBucket } from '@flink-artifacts/test-helpers/fixtures';
+import { createAzureDriver } from '../src/azure-driver.ts';
 import { createFileDriver } from '../src/file-driver.ts';
 import { createGcsDriver } from '../src/gcs-driver.ts';
 import { createHttpDriver } from '../src/http-driver.ts';
 import { createS3Driver } from '../src/s3-driver.ts';
 import { driverConformance } from './conformance.ts';
-import { readS3Settings } from '@flink-artifacts/core';
+import { readAzureSettings, readOssSettings, readS3Settings } from '@flink-artifacts/core';
 
 async function readAll(body: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -77,6 +79,62 @@ driverConformance(test, 's3', { write: true, list: true, hash: false, statesMd5:
     missingContainerUri: `s3://${uniqueBucket('missing')}/x.jar`,
     denied: { driver: denied, uri: (name) => `s3://${bucket}/${name}` },
     unreachable: { driver: down, uri: `s3://${bucket}/x.jar` },
+    async stop() {
+      await Promise.all([driver, denied, down].map((d) => d.close?.()));
+    },
+  };
+});
+
+// oss:// is the S3 driver in its OSS dialect (Flink's fs.oss.* keys, x-oss-forbid-overwrite on
+// create-only writes); Ceph RGW stands in for OSS's S3-compatible API.
+driverConformance(test, 'oss', { write: true, list: true, hash: false, statesMd5: true, keepsSha256: true, containers: true, denied: true, unreachable: true }, async () => {
+  const s3 = await useS3();
+  const bucket = uniqueBucket('oss');
+  await s3.createBucket(bucket);
+  const settings = (overrides: Record<string, string>) =>
+    readOssSettings(new Map(Object.entries({ 'fs.oss.endpoint': s3.endpoint, 'fs.oss.accessKeyId': s3.accessKey, 'fs.oss.accessKeySecret': s3.secretKey, ...overrides })), {});
+  const driver = createS3Driver({ dialect: 'oss', settings: settings({}) });
+  const denied = createS3Driver({ dialect: 'oss', settings: settings({ 'fs.oss.accessKeySecret': 'wrong-secret' }) });
+  const down = createS3Driver({ dialect: 'oss', settings: settings({ 'fs.oss.endpoint': `http://127.0.0.1:${await closedPort()}` }) });
+  return {
+    driver,
+    capabilities: { write: true, list: true, hash: false, statesMd5: true, keepsSha256: true, containers: true },
+    put: async (name, data) => {
+      await s3.put(bucket, name, data);
+      return `oss://${bucket}/${name}`;
+    },
+    uri: (name) => `oss://${bucket}/${name}`,
+    listKey: (name) => name,
+    missingContainerUri: `oss://${uniqueBucket('missing')}/x.jar`,
+    denied: { driver: denied, uri: (name) => `oss://${bucket}/${name}` },
+    unreachable: { driver: down, uri: `oss://${bucket}/x.jar` },
+    async stop() {
+      await Promise.all([driver, denied, down].map((d) => d.close?.()));
+    },
+  };
+});
+
+driverConformance(test, 'azure', { write: true, list: true, hash: false, statesMd5: true, keepsSha256: true, containers: true, denied: true, unreachable: true }, async () => {
+  const azure = await useAzure();
+  const container = uniqueBucket('conf');
+  await azure.createContainer(container);
+  const settings = (overrides: Record<string, string>) => readAzureSettings(new Map(Object.entries({ ...azure.flinkOptions, ...overrides })), {});
+  const keyName = `fs.azure.account.key.${azure.account}.dfs.core.windows.net`;
+  const driver = createAzureDriver({ settings: settings({}) });
+  const denied = createAzureDriver({ settings: settings({ [keyName]: Buffer.alloc(64, 7).toString('base64') }) });
+  const down = createAzureDriver({ settings: settings({ 'flink-artifacts.azure.endpoint': `http://127.0.0.1:${await closedPort()}/${azure.account}` }) });
+  return {
+    driver,
+    capabilities: { write: true, list: true, hash: false, statesMd5: true, keepsSha256: true, containers: true },
+    put: async (name, data) => {
+      await azure.put(container, name, data);
+      return azure.uri(container, name);
+    },
+    uri: (name) => azure.uri(container, name),
+    listKey: (name) => name,
+    missingContainerUri: azure.uri(uniqueBucket('missing'), 'x.jar'),
+    denied: { driver: denied, uri: (name) => azure.uri(container, name) },
+    unreachable: { driver: down, uri: azure.uri(container, 'x.jar') },
     async stop() {
       await Promise.all([driver, denied, down].map((d) => d.close?.()));
     },

@@ -36,6 +36,7 @@ export interface FaultRule {
 export interface ForwardedRequest {
   method: string;
   path: string;
+  /** The Range (or, from Azure SDKs, x-ms-range) header. */
   range: string | undefined;
   status: number;
   fault: Fault['kind'] | undefined;
@@ -70,7 +71,7 @@ export async function startFaultProxy(upstream: string): Promise<RunningFaultPro
 
   const server = createServer((req, res) => {
     const fault = pick(req);
-    const record: ForwardedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', range: req.headers.range, status: 0, fault: fault?.kind };
+    const record: ForwardedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', range: req.headers.range ?? (req.headers['x-ms-range'] as string | undefined), status: 0, fault: fault?.kind };
     requests.push(record);
     if (fault?.kind === 'status') {
       req.resume();
