@@ -1,4 +1,4 @@
-import { redactSecrets } from '@flink-artifacts/core';
+import { printable, redactSecrets } from '@flink-artifacts/core';
 
 /** A stream the CLI writes to. */
 export interface OutputStream {
@@ -7,6 +7,8 @@ export interface OutputStream {
   readonly isTTY?: boolean | undefined;
   /** Terminal width, when a TTY. */
   readonly columns?: number | undefined;
+  /** Writes our own terminal control sequence (the progress bar's), which `write` would escape. */
+  control?(sequence: string): unknown;
 }
 
 /** Everything the CLI touches outside itself, injectable so tests run it in-process. */
@@ -27,11 +29,14 @@ export interface CliIo {
 
 /**
  * A stream that masks the given secret values before writing: the last line of defence, in
- * case a server or SDK echoes a credential into an error message.
+ * case a server or SDK echoes a credential into an error message. It also writes control
+ * characters as visible escapes: text from outside (a status line, a URI) cannot drive the
+ * terminal. Our own sequences go through `control`.
  */
 export function redactingStream(stream: OutputStream, secrets: () => readonly string[]): OutputStream {
   return {
-    write: (text: string) => stream.write(redactSecrets(text, secrets())),
+    write: (text: string) => stream.write(printable(redactSecrets(text, secrets()))),
+    control: (sequence: string) => stream.write(sequence),
     isTTY: stream.isTTY,
     columns: stream.columns,
   };

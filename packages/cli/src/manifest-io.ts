@@ -3,7 +3,7 @@ import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { FlinkArtifactsError, TemplateError, UsageError, readString, type FlinkConfig } from '@flink-artifacts/core';
 import type { PodTemplates, PodTemplateSource } from '@flink-artifacts/deploy';
-import { parseAllDocuments, stringify } from 'yaml';
+import { Document, Scalar, parseAllDocuments, visit } from 'yaml';
 
 /** Flink's keys naming pod templates, by role. */
 export const POD_TEMPLATE_KEYS = {
@@ -49,9 +49,25 @@ async function readPodTemplate(path: string, key: string): Promise<PodTemplateSo
   return { template: document.toJS(), path };
 }
 
-/** A manifest as YAML: same object, same bytes. */
+/**
+ * A manifest as YAML: same object, same bytes, read the same by YAML 1.2 and 1.1 readers
+ * (kubectl's and many tools' parsers are 1.1): every string a 1.1 reader would take for a
+ * boolean, number, null or timestamp (`yes`, `off`, `y`, `1_000`) is quoted, and so are the
+ * merge key `<<` and the value key `=`, which 1.1 readers treat as instructions.
+ */
 export function toYaml(manifest: unknown): string {
-  return stringify(manifest, { lineWidth: 0, aliasDuplicateObjects: false });
+  // Without the merge tag: the 1.1 schema would otherwise write the string '<<' as a bare merge key.
+  const document = new Document(manifest, {
+    version: '1.1',
+    aliasDuplicateObjects: false,
+    customTags: (tags) => tags.filter((tag) => typeof tag === 'string' || tag.tag !== 'tag:yaml.org,2002:merge'),
+  });
+  visit(document, {
+    Scalar(_, node) {
+      if (node.value === '<<' || node.value === '=') node.type = Scalar.QUOTE_DOUBLE;
+    },
+  });
+  return document.toString({ lineWidth: 0 });
 }
 
 /** Could not write an output file the user named. Runtime kind (exit 1) unless the path is wrong. */

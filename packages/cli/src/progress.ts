@@ -38,6 +38,15 @@ export function artifactLine(result: ArtifactResult, elapsedMs: number | undefin
  * @param lineFor the log line of a finished artifact, given how long it took (if it started).
  * @param keyOf the URI under which its `start` event was reported.
  */
+/** Back to the line's start and erase it: where the bar is redrawn. */
+const CLEAR_LINE = '\r\u001b[2K';
+
+/** Our own terminal sequences pass as they are; text goes through `write`, which escapes controls. */
+function control(stream: OutputStream, sequence: string): void {
+  if (stream.control !== undefined) stream.control(sequence);
+  else stream.write(sequence);
+}
+
 export function createProgress<R>(
   stream: OutputStream,
   lineFor: (result: R, elapsedMs: number | undefined) => string,
@@ -55,7 +64,7 @@ export function createProgress<R>(
   let barShown = false;
 
   const clearBar = (): void => {
-    if (barShown) stream.write('\r\u001b[2K');
+    if (barShown) control(stream, CLEAR_LINE);
     barShown = false;
   };
   const drawBar = (force: boolean): void => {
@@ -67,7 +76,8 @@ export function createProgress<R>(
     const filled = Math.round(fraction * BAR_WIDTH);
     const rate = bytes / Math.max(0.001, (t - startedAt) / 1000);
     const text = `[${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ${done}/${total} files  ${formatBytes(bytes)}  ${formatBytes(rate)}/s`;
-    stream.write(`\r\u001b[2K${text.slice(0, Math.max(20, (stream.columns ?? 80) - 1))}`);
+    control(stream, CLEAR_LINE);
+    stream.write(text.slice(0, Math.max(20, (stream.columns ?? 80) - 1)));
     barShown = true;
   };
 

@@ -1,4 +1,4 @@
-import { createReadStream, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import {
   ChecksumMismatchError,
@@ -6,6 +6,8 @@ import {
   FlinkKeys,
   abortableSleep,
   NotAFileError,
+  READ_NONBLOCKING,
+  openForReading,
   ObjectExistsError,
   TargetExistsError,
   TransferError,
@@ -267,7 +269,7 @@ async function uploadAttempt(
   context.started(local.size);
   const source: UploadSource = {
     size: local.size,
-    open: (range) => createReadStream(item.sourcePath, { highWaterMark: 1024 * 1024, ...(range ?? {}) }),
+    open: (range) => openForReading(item.sourcePath, { highWaterMark: 1024 * 1024, ...(range ?? {}) }),
   };
   // A server that stops reading (or never answers once the body is sent) ends the attempt after
   // the idle timeout, on every store; the attempt is then retried.
@@ -338,7 +340,7 @@ class LocalArtifact {
     if (info.isDirectory()) throw new NotAFileError(`${display} is a directory, not a file`, { hint: 'give the jar itself' });
     if (!info.isFile()) throw new NotAFileError(`${display} is not a regular file`);
     // open() also catches a file we may stat but not read.
-    await (await open(item.sourcePath, 'r').catch((error: unknown) => {
+    await (await open(item.sourcePath, READ_NONBLOCKING).catch((error: unknown) => {
       throw fileSystemError(error, display, 'read', 'local file');
     })).close();
     return new LocalArtifact(item, info, cache);

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream, openSync } from 'node:fs';
+import { Readable } from 'node:stream';
 
 /** Checksum algorithms a store may state and we can verify. */
 export type ChecksumAlgorithm = 'md5' | 'sha256' | 'crc32c';
@@ -37,9 +38,34 @@ export function createChecksumAccumulator(algorithms: Iterable<ChecksumAlgorithm
 }
 
 /** The given checksums of a whole file, in one streamed read. Filesystem errors pass through as they are. */
+/**
+ * Flags for opening a file to read: never blocks, so a FIFO (or a device) put where a file was
+ * expected fails instead of hanging the process forever, as a blocking open() on a FIFO waits
+ * for a writer. Regular files read as usual.
+ */
+export const READ_NONBLOCKING = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/**
+ * A read stream of a file (or a byte range of it), opened with {@link READ_NONBLOCKING}. A
+ * failed open (ENOENT, EACCES...) is the stream's error, as with `createReadStream`.
+ */
+export function openForReading(path: string, options: { highWaterMark?: number; start?: number; end?: number } = {}): Readable {
+  let fd: number;
+  try {
+    fd = openSync(path, READ_NONBLOCKING);
+  } catch (error) {
+    return new Readable({
+      read() {
+        this.destroy(error as Error);
+      },
+    });
+  }
+  return createReadStream(path, { ...options, fd });
+}
+
 export async function hashFile(path: string, algorithms: Iterable<ChecksumAlgorithm>): Promise<Checksums> {
   const accumulator = createChecksumAccumulator(algorithms);
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
+  for await (const chunk of openForReading(path, { highWaterMark: 1024 * 1024 })) accumulator.update(chunk as Buffer);
   return accumulator.digest();
 }
 

@@ -46,7 +46,10 @@ export function parseDynamicProperties(entries: readonly string[]): Map<string, 
     const eq = entry.indexOf('=');
     const key = eq === -1 ? '' : entry.slice(0, eq).trim();
     if (key === '') {
-      throw new ConfigError(`-D expects key=value, got ${JSON.stringify(eq === -1 ? entry : entry.slice(0, eq + 1))}`, {
+      // What follows a ':' or a space may be a value meant for the key (`-Ds3.secret-key:V`):
+      // never echoed.
+      const shown = eq === -1 ? entry.replace(/[:\s].*$/s, (separator) => `${separator[0]}***`) : entry.slice(0, eq + 1);
+      throw new ConfigError(`-D expects key=value, got ${JSON.stringify(shown)}`, {
         hint: 'for example -Dkubernetes.cluster-id=my-cluster',
       });
     }

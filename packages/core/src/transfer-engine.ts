@@ -126,7 +126,12 @@ export async function runTransfers<I, R extends TransferResult>(batch: TransferB
       }),
     ),
   );
-  if (signal?.aborted) throw new AbortedError(options.abortedMessage);
+  if (signal?.aborted) {
+    // What finished before the signal stays finished: say so, rather than let "aborted" suggest
+    // that nothing changed.
+    const finished = results.flatMap((result, index) => (result.error === undefined ? [`${batch.displayOf(batch.items[index]!)} (${result.status})`] : []));
+    throw new AbortedError(finished.length === 0 ? options.abortedMessage : `${options.abortedMessage}; finished before the signal, and kept: ${finished.join(', ')}`);
+  }
   return results;
 }
 

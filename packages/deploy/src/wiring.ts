@@ -107,6 +107,16 @@ export function planWiring(config: FlinkConfig, jobUri?: string): ArtifactWiring
         'it must be in the fetcher image or on a volume mounted in it',
     );
   }
+  // A signed URL is a credential for as long as it lives; the init container must get it, so it
+  // is written into the pod spec (and Flink's configuration) as it is.
+  const signed = [...byRaw.values()].filter((item) => item.mode === 'download' && hasQuery(item.uri.raw)).map((item) => item.uri.display);
+  if (signed.length > 0) {
+    warnings.push(
+      `${signed.join(', ')} ${signed.length === 1 ? 'carries a query string (a signed URL?): it is' : 'carry query strings (signed URLs?): they are'} written as given into the init container's ` +
+        'arguments and Flink\'s configuration, readable by anyone who can read the pod or its ConfigMap until it expires; ' +
+        'prefer a store the init container has credentials for (a Secret, workload identity), or a short expiry',
+    );
+  }
   return {
     location,
     fetchArgs,
@@ -117,6 +127,14 @@ export function planWiring(config: FlinkConfig, jobUri?: string): ArtifactWiring
     literalSecrets: [...config.keys()].filter((key) => isSensitiveKey(key) && readString(config, key) !== undefined).sort(),
     warnings,
   };
+}
+
+function hasQuery(raw: string): boolean {
+  try {
+    return new URL(raw).search !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** `<name>:<key>` of the CA ConfigMap or Secret options. @throws ConfigError naming the key. */

@@ -28,6 +28,8 @@ import {
 } from '@flink-artifacts/core';
 import { openDrivers, type StorageOptions } from '@flink-artifacts/storage';
 import { claimLeftovers, type Leftover } from './leftovers.ts';
+import { ensureStateDirectory } from './state-dir.ts';
+import { stateName } from './state-names.ts';
 import { Ownership } from './ownership.ts';
 import { PartialDownload, algorithmsFor } from './partial-download.ts';
 import { currentBootId, readRecord, recordMatches, removeRecord, uriKey, writeRecord, writtenThisBoot } from './record.ts';
@@ -121,16 +123,17 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
     const downloads = items.filter((item) => item.mode === 'download');
     let leftovers = new Map<string, Leftover>();
     if (downloads.length > 0) {
-      await ensureDirectory(stateDir, clusterDir);
+      await ensureDirectory(clusterDir, clusterDir);
+      await ensureStateDirectory(stateDir);
       ownership = await Ownership.start(stateDir);
-      leftovers = await claimLeftovers(stateDir, ownership, new Map(downloads.map((item) => [item.uri.fileName, uriKey(item.uri.raw)])));
+      leftovers = await claimLeftovers(stateDir, ownership, new Map(downloads.map((item) => [stateName(item.uri.fileName), uriKey(item.uri.raw)])));
     }
     const owner = ownership?.id ?? '';
     const results = await runTransfers(
       {
         items,
         displayOf: (item) => item.uri.display,
-        transfer: (item, context) => fetchOne(item, context, { drivers: drivers.picker, stateDir, writeBufferBytes, owner, leftover: leftovers.get(item.uri.fileName) }),
+        transfer: (item, context) => fetchOne(item, context, { drivers: drivers.picker, stateDir, writeBufferBytes, owner, leftover: leftovers.get(stateName(item.uri.fileName)) }),
         failed: (item, error) => ({ role: item.role, uri: item.uri.display, path: item.path, status: 'failed' as const, bytes: 0, error }),
       },
       { concurrency, policy, signal: options.signal, onEvent: options.onEvent, abortedMessage: 'fetch aborted; temporary files removed' },

@@ -20,8 +20,8 @@ const LEGACY_PART = /^.+\.\d+\.[0-9a-f]{12}\.part$/;
  * that are gone (killed, evicted, OOM), a part file this fetch wants (same name, same URI,
  * written in this boot) is handed over to be continued; the rest is removed.
  *
- * @param wanted the hashed URI of each file name this fetch downloads.
- * @returns the part to continue, by file name.
+ * @param wanted the hashed URI of each file this fetch downloads, by its state name (stateName).
+ * @returns the part to continue, by state name.
  */
 export async function claimLeftovers(stateDir: string, self: Ownership, wanted: ReadonlyMap<string, string>): Promise<Map<string, Leftover>> {
   const names = await readdir(stateDir).catch(() => [] as string[]);

@@ -18,6 +18,7 @@ import {
 import { createChecksumJob, type ChecksumJob } from './hashing.ts';
 import { currentBootId } from './record.ts';
 import { removeFile } from './remove-file.ts';
+import { stateName } from './state-names.ts';
 
 const PART_SUFFIX = '.part';
 
@@ -72,12 +73,12 @@ export interface PartRecord extends Expectations {
   readonly bootId: string | undefined;
 }
 
-/** The part file of an artifact's file name for an owner: `<name>.<owner>.part`. */
+/** The part file of an artifact's file name for an owner: `<name>.<owner>.part` (`<name>` as {@link stateName} gives it). */
 export function partName(fileName: string, owner: string): string {
-  return `${fileName}.${owner}${PART_SUFFIX}`;
+  return `${stateName(fileName)}.${owner}${PART_SUFFIX}`;
 }
 
-/** `<name>.<owner>.part` -> name and owner; undefined for other files. */
+/** `<name>.<owner>.part` -> name (the {@link stateName}) and owner; undefined for other files. */
 export function parsePartName(name: string): { fileName: string; owner: string } | undefined {
   const match = /^(.+)\.([0-9a-f]{12})\.part$/.exec(name);
   return match === null ? undefined : { fileName: match[1]!, owner: match[2]! };

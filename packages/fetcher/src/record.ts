@@ -4,6 +4,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Checksums } from '@flink-artifacts/core';
 import { removeFile } from './remove-file.ts';
+import { stateName } from './state-names.ts';
 
 /**
  * What was fetched into a file, kept beside it in the state directory so that a restarted init
@@ -37,7 +38,7 @@ export function uriKey(raw: string): string {
 }
 
 export function recordPath(stateDir: string, fileName: string): string {
-  return join(stateDir, `${fileName}${RECORD_SUFFIX}`);
+  return join(stateDir, `${stateName(fileName)}${RECORD_SUFFIX}`);
 }
 
 /** The record of a file, or undefined when there is none or it cannot be read. */

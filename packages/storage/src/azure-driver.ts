@@ -36,7 +36,7 @@ import {
 import { errorText } from './errors.ts';
 import { contentTypeFor } from './meter.ts';
 import { trustProcessWide } from './trust.ts';
-import { uploadBodies, uploadParts } from './upload-parts.ts';
+import { FINAL_STEP_TIMEOUT_MS, uploadBodies, uploadParts } from './upload-parts.ts';
 
 /** Options of {@link createAzureDriver}. */
 export interface AzureDriverOptions {
@@ -274,15 +274,18 @@ export function createAzureDriver(options: AzureDriverOptions): StorageDriver {
           concurrency: blockConcurrency,
           retryPart: writeOptions.retryPart,
           signal,
-          send: async (index, range) => {
+          send: async (index, range, partSignal) => {
             const id = Buffer.from(`${writer}-${String(index).padStart(6, '0')}`).toString('base64');
-            await blob.stageBlock(id, () => body(range), range.end - range.start + 1, { abortSignal: signal });
+            await blob.stageBlock(id, () => body(range), range.end - range.start + 1, { abortSignal: partSignal });
             return id;
           },
           toError: (error, what) => toError(error, what, 'upload'),
         });
+        // The last step is not cut short by an abort (SIGTERM): once asked, the service may commit
+        // anyway, and an upload reported aborted must be gone. It finishes, bounded on its own.
+        signal.throwIfAborted();
         const output = await blob.commitBlockList(ids, {
-          abortSignal: signal,
+          abortSignal: AbortSignal.timeout(FINAL_STEP_TIMEOUT_MS),
           blobHTTPHeaders: { blobContentType: headers.blobContentType },
           ...(metadata === undefined ? {} : { metadata }),
           ...(conditions === undefined ? {} : { conditions }),

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type Stats } from 'node:fs';
 import { link, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
   InvalidUriError,
   NotAFileError,
+  READ_NONBLOCKING,
   ObjectChangedError,
   ObjectExistsError,
   fileSystemError,
@@ -55,7 +56,7 @@ export function createFileDriver(): StorageDriver {
       options.signal?.throwIfAborted();
       const path = pathOf(ref);
       // Open first: a missing or unreadable file fails here, typed, instead of later on the stream.
-      const handle = await open(path, 'r').catch((error: unknown) => {
+      const handle = await open(path, READ_NONBLOCKING).catch((error: unknown) => {
         throw fileSystemError(error, ref.display, 'read');
       });
       let object: RemoteObject;
@@ -109,7 +110,8 @@ export function createFileDriver(): StorageDriver {
       await mkdir(dir, { recursive: true }).catch((error: unknown) => {
         throw fileSystemError(error, ref.display, 'write');
       });
-      const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.part`);
+      // Not derived from the name: a name near the filesystem's 255 bytes could not take a suffix.
+      const tmp = join(dir, `.flink-artifacts-${process.pid}-${randomBytes(6).toString('hex')}.part`);
       try {
         await pipeline(
           source.open(),

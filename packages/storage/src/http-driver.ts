@@ -58,8 +58,8 @@ export interface HttpDriverOptions {
 const LAST_MODIFIED_PREFIX = 'last-modified:';
 
 /**
- * A driver for `http://` and `https://` artifacts. Sends the configured headers, follows a
- * bounded number of redirects but never from https to http, asks for the identity encoding so
+ * A driver for `http://` and `https://` artifacts. Sends the configured headers to the URI's
+ * origin only, follows a bounded number of redirects but never from https to http, asks for the identity encoding so
  * the bytes on disk are the bytes served, and reads checksums a server states (Content-MD5,
  * GCS's x-goog-hash).
  */
@@ -106,6 +106,15 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
               hint: 'set user.artifacts.raw-http-enabled=true to allow unencrypted HTTP',
             });
           }
+          // The configured headers (API keys, tokens) are for the URI's origin: a redirect
+          // elsewhere (a CDN, blob storage, an open redirect) gets none of them. got itself only
+          // drops Authorization and Cookie.
+          if (to.origin !== response.requestUrl.origin) {
+            const configured = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
+            for (const name of Object.keys(redirectOptions.headers)) {
+              if (configured.has(name.toLowerCase())) delete redirectOptions.headers[name];
+            }
+          }
         },
       ],
     },
@@ -140,13 +149,15 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
 
   function statusError(response: Response | { statusCode: number; statusMessage?: string | undefined }, display: string): Error {
     const status = response.statusCode;
+    // A server may echo a request header (a token) in its status text.
+    const statusText = redactSecrets(response.statusMessage ?? '', secrets);
     if (status === 404 || status === 410) return new ArtifactNotFoundError(`${display}: HTTP ${status}, no such file`);
     if (status === 401 || status === 403) {
-      return new AccessDeniedError(`${display}: HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(), {
+      return new AccessDeniedError(`${display}: HTTP ${status} ${statusText}`.trimEnd(), {
         hint: 'check user.artifacts.http-headers (e.g. Authorization) and the server\'s access rules',
       });
     }
-    return new TransferError(`${display}: HTTP ${status} ${response.statusMessage ?? ''}`.trimEnd(), { retryable: status >= 500 || status === 429 || status === 408 });
+    return new TransferError(`${display}: HTTP ${status} ${statusText}`.trimEnd(), { retryable: status >= 500 || status === 429 || status === 408 });
   }
 
   return {

@@ -27,6 +27,7 @@ import {
   TransferError,
   hexToBase64,
   redactSecrets,
+  redactUri,
   type Checksums,
   type NotModified,
   type ObjectRef,
@@ -41,7 +42,7 @@ import {
 } from '@flink-artifacts/core';
 import { errorText } from './errors.ts';
 import { contentTypeFor } from './meter.ts';
-import { uploadBodies, uploadParts } from './upload-parts.ts';
+import { FINAL_STEP_TIMEOUT_MS, uploadBodies, uploadParts } from './upload-parts.ts';
 
 /** Options of {@link createS3Driver}. */
 export interface S3DriverOptions {
@@ -160,7 +161,8 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     if (status === 401 || status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
       return new AccessDeniedError(`${display}: access denied by ${dialect.label} (${name ?? status})`, { cause: error, hint: dialect.denied });
     }
-    const where = endpoint === undefined ? '' : ` at ${endpoint}`;
+    // An endpoint may carry user info or a query: shown as any URI is.
+    const where = endpoint === undefined ? '' : ` at ${redactUri(endpoint)}`;
     // No status: the request never got an answer (refused, reset, timed out).
     const retryable = status === undefined || status >= 500 || status === 429 || status === 408 || TRANSIENT_S3_CODES.has(name ?? '');
     return new TransferError(`${display}: ${action} failed${where}${status === undefined ? '' : ` (HTTP ${status})`}: ${detail}`, { cause: error, retryable });
@@ -319,15 +321,19 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
         concurrency: partConcurrency,
         retryPart: writeOptions.retryPart,
         signal,
-        send: async (index, range) => {
+        send: async (index, range, partSignal) => {
           const output = await client.send(
             new UploadPartCommand({ Bucket, Key, UploadId: uploadId, PartNumber: index + 1, Body: body(range), ContentLength: range.end - range.start + 1 }),
-            { abortSignal: signal },
+            { abortSignal: partSignal },
           );
           return { PartNumber: index + 1, ETag: output.ETag };
         },
         toError: (error, what) => toError(error, what, 'upload'),
       });
+      // The last step is not cut short by an abort (SIGTERM): once asked, the store may complete
+      // it anyway, and an upload reported aborted must be gone. It finishes, bounded on its own,
+      // and is reported as done.
+      signal?.throwIfAborted();
       const completed = await client.send(
         new CompleteMultipartUploadCommand({
           Bucket,
@@ -336,7 +342,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
           MultipartUpload: { Parts: parts },
           ...(writeOptions.ifAbsent ? { IfNoneMatch: '*' } : {}),
         }),
-        { abortSignal: signal },
+        { abortSignal: AbortSignal.timeout(FINAL_STEP_TIMEOUT_MS) },
       );
       uploadId = undefined;
       return { size: total, checksums: { ...writeOptions.checksums }, version: completed.ETag };

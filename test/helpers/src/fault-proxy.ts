@@ -5,7 +5,7 @@
  * connection after N body bytes, stall, answer 503, end the body early while keeping its
  * Content-Length, or flip one byte.
  */
-import { request as httpRequest, createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { request as httpRequest, createServer, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transform } from 'node:stream';
 
@@ -56,6 +56,7 @@ export async function startFaultProxy(upstream: string): Promise<RunningFaultPro
   const rules: { rule: FaultRule; left: number }[] = [];
   const requests: ForwardedRequest[] = [];
   const stalled = new Set<ServerResponse>();
+  const upstreams = new Set<ClientRequest>();
 
   const pick = (req: IncomingMessage): Fault | undefined => {
     for (const entry of rules) {
@@ -153,6 +154,13 @@ export async function startFaultProxy(upstream: string): Promise<RunningFaultPro
         },
       );
       upstreamReq.on('error', () => res.destroy());
+      // A client that goes away (an aborted upload) takes its upstream request with it, as a
+      // real proxy's would: otherwise the server waits for the rest of a body forever.
+      upstreams.add(upstreamReq);
+      upstreamReq.once('close', () => upstreams.delete(upstreamReq));
+      res.once('close', () => {
+        if (!res.writableFinished) upstreamReq.destroy();
+      });
       req.pipe(upstreamReq);
       req.resume();
     }
@@ -167,6 +175,7 @@ export async function startFaultProxy(upstream: string): Promise<RunningFaultPro
     },
     async stop() {
       for (const res of stalled) res.destroy();
+      for (const upstream of upstreams) upstream.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
