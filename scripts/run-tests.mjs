@@ -6,11 +6,11 @@
 // at one, and stops them afterwards. Other servers (HTTP, GCS test server) are started by the test
 // files themselves. Extra arguments go to ava (e.g. a file).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const rgwScript = join(root, 'test', 'servers', 'rgw.sh');
@@ -117,9 +117,22 @@ if (process.argv.slice(2).length === 0 && env.FA_SKIP_E2E === '1') {
   process.stdout.write(`# FA_SKIP_E2E=1: leaving out ${E2E_DIR} (the pod tests: they need podman and the image), nothing else\n`);
   process.stdout.write(`# running ${files.join(' ')}\n`);
 }
+// Every process of the run (ava's workers, the CLI runs and tools the tests start) loads the
+// loopback guard: a packet that would leave loopback is stopped, and recorded here unless the
+// test declared it expected. Any record fails the run.
+const loopbackReports = join(root, '.tmp', `loopback-${process.pid}`);
+rmSync(loopbackReports, { recursive: true, force: true });
+const preload = pathToFileURL(join(root, 'test', 'helpers', 'src', 'loopback-preload.mjs')).href;
+const avaEnv = {
+  ...env,
+  NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
+  FA_LOOPBACK_REPORT_DIR: loopbackReports,
+  // pnpm and npm would ask the registry whether they are the latest version.
+  npm_config_update_notifier: 'false',
+};
 const ava = spawn(join(root, 'node_modules', '.bin', 'ava'), ['--tap', ...files, ...process.argv.slice(2)], {
   cwd: root,
-  env,
+  env: avaEnv,
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 let passed = 0;
@@ -137,6 +150,15 @@ createInterface({ input: ava.stdout }).on('line', (line) => {
 });
 const code = await new Promise((resolve) => ava.once('close', (exitCode) => resolve(exitCode ?? 1)));
 await stopServers();
+for (const name of existsSync(loopbackReports) ? readdirSync(loopbackReports) : []) {
+  const report = JSON.parse(readFileSync(join(loopbackReports, name), 'utf8'));
+  for (const entry of report.blocked) {
+    const target = entry.address === '(dns)' ? `a DNS lookup of ${entry.host}` : `${entry.host} (${entry.address})`;
+    process.stdout.write(`not ok - loopback guard: process ${report.pid} (${report.argv.join(' ').slice(0, 200)}) tried to reach ${target}\n`);
+    failed++;
+  }
+}
+rmSync(loopbackReports, { recursive: true, force: true });
 // ava exits non-zero for uncaught exceptions and timeouts that produce no "not ok" line.
 if (code !== 0 && failed === 0) failed = 1;
 process.stdout.write(`\n${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);

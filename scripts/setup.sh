@@ -53,3 +53,9 @@ if ! pnpm exec turbo run build --output-logs=errors-only >"$log" 2>&1; then
   exit 1
 fi
 rm -f "$log"
+
+# The packaging test installs the packed packages with npm offline (tests stay on loopback):
+# fill npm's cache with their dependencies now, while installing is what we are doing.
+if $want_servers; then
+  node --import tsx scripts/warm-npm-cache.ts
+fi

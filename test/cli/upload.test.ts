@@ -46,10 +46,17 @@ test('upload to S3 prints -D lines a shell takes as they are, and fetch accepts 
   t.like(report, {
     jobUri: `s3://${bucket}/flink/job.jar`,
     artifactList: [`s3://${bucket}/flink/udf%20one.jar`, 's3://elsewhere/lib.jar'],
-    uploaded: [],
-    skipped: [`s3://${bucket}/flink/job.jar`, `s3://${bucket}/flink/udf%20one.jar`],
+    uploaded: 0,
+    skipped: 2,
+    passed: 1,
     bytes: 0,
+    failed: [],
   });
+  t.deepEqual((report.items as { uri: string; status: string }[]).map((item) => [item.uri, item.status]), [
+    [`s3://${bucket}/flink/job.jar`, 'skipped'],
+    [`s3://${bucket}/flink/udf%20one.jar`, 'skipped'],
+    ['s3://elsewhere/lib.jar', 'passed'],
+  ]);
 
   const base = await tempDir();
   const fetched = await runCli([

@@ -4,65 +4,44 @@
  * installed command run there, with nothing from this workspace on the module path.
  *
  * Needs the packages built (`pnpm build`; `pnpm test` and scripts/run-tests.mjs callers build
- * first) and the npm registry for the packages' third-party dependencies.
+ * first) and npm's cache holding the third-party dependencies (scripts/setup.sh fills it with
+ * scripts/warm-npm-cache.ts): the install runs offline, as tests stay on loopback.
  */
-import { spawn } from 'node:child_process';
-import { access, readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import test from 'ava';
 import ts from 'typescript';
 import { tempDir, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
+import { PACKAGES, describeRun, npmInstall, packPackages, run } from '@flink-artifacts/test-helpers/packages';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** The publishable packages, by directory under packages/. */
-const PACKAGES = ['core', 'storage', 'fetcher', 'client', 'deploy', 'cli'] as const;
 
 /** What the README's API examples may import: the installed packages, never a path. */
 const API_PACKAGES = new Set(['@flink-artifacts/core', '@flink-artifacts/client', '@flink-artifacts/fetcher']);
 
-// npm install of these packages took 9-17 s here (cold or warm npm cache); allow for a slow registry,
-// up to ava's own inactivity timeout (package.json "ava.timeout": 3m).
+// npm install of these packages took 9-17 s here; allow for a slow machine, up to ava's own
+// inactivity timeout (package.json "ava.timeout": 3m).
 const TIMEOUT = 180_000;
-
-interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /**
  * The environment a user's shell would give: without what pnpm exports to scripts (npm reads
- * `npm_config_*`), without the test runner's NODE_OPTIONS, and without the variable that mutes the
- * AWS SDK's Node-version warning, so that the library's own behaviour is what is seen.
+ * `npm_config_*`) and without the variable that mutes the AWS SDK's Node-version warning, so
+ * that the library's own behaviour is what is seen. NODE_OPTIONS stays: it loads the test run's
+ * loopback guard, which changes nothing but stopping packets that would leave loopback.
  */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
-    if (/^(npm_|pnpm_)/i.test(key) || key === 'NODE_OPTIONS' || key === 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') continue;
+    if (/^(npm_|pnpm_)/i.test(key) || key === 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED') continue;
     env[key] = value;
   }
   // Never leave loopback, whatever the caller's environment says.
-  return { ...env, AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', ...extra };
+  return { ...env, AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', npm_config_update_notifier: 'false', ...extra };
 }
 
-function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = userEnv()): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function describe(what: string, result: RunResult): string {
-  return `${what} exited ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
+const describe = describeRun;
 
 interface Installation {
   /** The directory the tarballs were installed into (has package.json and node_modules). */
@@ -80,31 +59,19 @@ let installation: Promise<Installation> | undefined;
 /** Packs and installs once for all tests in this file. */
 function install(): Promise<Installation> {
   installation ??= (async () => {
-    for (const name of PACKAGES) {
-      await access(join(root, 'packages', name, 'dist')).catch(() => {
-        throw new Error(`packages/${name}/dist is missing: build first (pnpm build)`);
-      });
-    }
     const tarballs = await tempDir('fa-pack-tarballs-');
     const dir = await tempDir('fa-pack-install-');
     const work = await tempDir('fa-pack-work-');
     cleanup.push(tarballs, dir, work);
 
     let started = Date.now();
-    for (const name of PACKAGES) {
-      const packed = await run('pnpm', ['pack', '--pack-destination', tarballs], join(root, 'packages', name), { ...process.env });
-      if (packed.code !== 0) throw new Error(describe(`pnpm pack in packages/${name}`, packed));
-    }
-    const files = (await readdir(tarballs)).filter((file) => file.endsWith('.tgz')).map((file) => join(tarballs, file));
-    if (files.length !== PACKAGES.length) throw new Error(`expected ${PACKAGES.length} tarballs, got ${files.join(', ')}`);
+    const files = await packPackages(root, tarballs, { ...process.env });
     const packMs = Date.now() - started;
-
-    // What `npm init -y` leaves, so npm installs here and not into a parent directory.
-    await writeFixture(join(dir, 'package.json'), `${JSON.stringify({ name: 'flink-artifacts-user', version: '1.0.0', private: true }, null, 2)}\n`);
     started = Date.now();
-    // All six at once: they are not on the registry, so npm must find each one among the tarballs.
-    const installed = await run('npm', ['install', '--no-audit', '--no-fund', ...files], dir);
-    if (installed.code !== 0) throw new Error(describe('npm install', installed));
+    // Offline, from npm's cache, which scripts/setup.sh filled (scripts/warm-npm-cache.ts): the
+    // registry is not on loopback.
+    const installed = await npmInstall(dir, files, userEnv(), { offline: true });
+    if (installed.code !== 0) throw new Error(`${describe('npm install --offline', installed)}\n(npm's cache lacks a dependency: run scripts/setup.sh --test-servers, which fills it)`);
     return { dir, work, packMs, installMs: Date.now() - started };
   })();
   return installation;
@@ -267,7 +234,7 @@ test('npx flink-artifacts --help, installed from the tarballs, lists the command
   const { dir } = await install();
   // `npx flink-artifacts --help`, with `--no --` so that npx runs the installed command or fails,
   // and never downloads a package of that name (without `--`, npx takes `--help` for itself).
-  const result = await run('npx', ['--no', '--', 'flink-artifacts', '--help'], dir);
+  const result = await run('npx', ['--no', '--', 'flink-artifacts', '--help'], dir, userEnv());
   t.is(result.code, 0, describe('npx flink-artifacts --help', result));
   for (const command of ['fetch', 'upload', 'render', 'run-application']) {
     t.regex(result.stdout, new RegExp(`^\\s*flink-artifacts ${command}\\b`, 'm'), `lists ${command}`);

@@ -57,6 +57,7 @@ test('a metadata address is refused before any byte: as a URI, as a DNS answer, 
   t.deepEqual(guard.blocked.slice(blockedBefore), [], 'nothing even tried to leave loopback');
 
   // With the policy opened, the attempt is made, and the guard is what stops it: the guard works.
+  guard.expect((entry) => entry.address === '169.254.169.254' && entry.host === 'latest.metadata.test');
   await t.throwsAsync(fetchArtifacts({ config: await base({ 'flink-artifacts.source.allow-link-local': 'true', 'flink-artifacts.retry.max-attempts': '1' }), jobUri: `http://latest.metadata.test:${port}/x.jar`, storage }), { instanceOf: FetchFailedError });
   t.deepEqual(guard.blocked.slice(blockedBefore).map((b) => b.address), ['169.254.169.254']);
 });
@@ -100,6 +101,8 @@ test('nothing to fetch or upload is an error naming pipeline.jars, as Flink refu
 test.serial('Azure without a key, a SAS or an identity: an access error with the ways to give one, not retried; nothing left loopback', async (t) => {
   const azure = await useAzure();
   const blockedBefore = guard.blocked.length;
+  // The chain's managed-identity probe: stopped by the guard, on purpose.
+  guard.expect((entry) => entry.address === '169.254.169.254' && entry.host === '169.254.169.254');
   const noAzure: Record<string, string | undefined> = {};
   for (const name of Object.keys(process.env)) if (name.startsWith('AZURE_') || name.startsWith('IDENTITY_') || name.startsWith('MSI_')) noAzure[name] = undefined;
   const saved = { ...process.env };

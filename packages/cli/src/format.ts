@@ -14,3 +14,8 @@ export function formatBytes(bytes: number): string {
 export function formatDuration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** The failures of a report, as both commands' JSON lists them: the URI, a stable code, the message. */
+export function failuresOf(items: readonly { readonly uri: string; readonly status: string; readonly error?: { readonly code: string; readonly message: string } | undefined }[]): { uri: string; code: string; message: string }[] {
+  return items.flatMap((item) => (item.status === 'failed' && item.error !== undefined ? [{ uri: item.uri, code: item.error.code, message: item.error.message }] : []));
+}

@@ -25,7 +25,7 @@ export type ParsedArguments = { readonly [name: string]: unknown };
 /** What the command line asks for: a command with its arguments, or text to print (help, version, usage error). */
 export type ParsedCommandLine =
   | { readonly kind: 'command'; readonly command: string; readonly args: ParsedArguments }
-  | { readonly kind: 'output'; readonly text: string; readonly exitCode: number };
+  | { readonly kind: 'output'; readonly text: string; readonly exitCode: number; readonly error?: string | undefined };
 
 /**
  * Parses a command line with the same parser `main` uses. Exported so that what other code
@@ -57,7 +57,7 @@ export async function parseCommandLine(argv: readonly string[], columns = 100): 
     try {
       flinkRun = splitFlinkRunArgv(argv.slice(1), ownOptions);
     } catch (error) {
-      return { kind: 'output', text: `flink-artifacts: ${describeError(error)}\n`, exitCode: ExitCode.usage };
+      return { kind: 'output', text: `flink-artifacts: ${describeError(error)}\n`, exitCode: ExitCode.usage, error: describeError(error) };
     }
   }
   const toParse = flinkRun === undefined ? normalizeArgv(argv) : [argv[0]!, ...flinkRun.own, ...(flinkRun.jobUri === undefined ? [] : [flinkRun.jobUri])];
@@ -74,10 +74,18 @@ export async function parseCommandLine(argv: readonly string[], columns = 100): 
     parseError = error instanceof Error ? error : new Error(String(error));
     parsed = { _: [], $0: 'flink-artifacts' };
   }
-  if (parseError !== undefined) return { kind: 'output', text: output ? `${output}\n` : `flink-artifacts: ${parseError.message}\n`, exitCode: ExitCode.usage };
+  if (parseError !== undefined) {
+    return { kind: 'output', text: output ? `${output}\n` : `flink-artifacts: ${parseError.message}\n`, exitCode: ExitCode.usage, error: parseError.message };
+  }
   // --help or --version
   if (output !== '') return { kind: 'output', text: `${output}\n`, exitCode: ExitCode.ok };
   return { kind: 'command', command: String(parsed._[0]), args: flinkRun === undefined ? parsed : { ...parsed, flinkRun } };
+}
+
+/** `--json` among the options (before a `--` that starts the program's arguments). */
+function asksForJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === '--json' || arg === '--json=true');
 }
 
 /**
@@ -97,6 +105,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   const parsed = await parseCommandLine(argv, io.stdout.columns ?? 100);
   if (parsed.kind === 'output') {
     (parsed.exitCode === ExitCode.ok ? safeIo.stdout : safeIo.stderr).write(parsed.text);
+    // In --json mode every error is also one JSON document on stdout, usage errors included.
+    if (parsed.error !== undefined && asksForJson(argv)) safeIo.stdout.write(`${JSON.stringify({ error: { code: 'ERR_USAGE', message: parsed.error } })}\n`);
     return parsed.exitCode;
   }
   switch (parsed.command) {

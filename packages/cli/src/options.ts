@@ -1,4 +1,4 @@
-import { UsageError, resolveFlinkConfig, secretValues, withSecretEnvironment, type FlinkConfig, type FlinkVersion } from '@flink-artifacts/core';
+import { UsageError, resolveFlinkConfig, secretValues, unknownKeyWarnings, withSecretEnvironment, type FlinkConfig, type FlinkVersion } from '@flink-artifacts/core';
 import { resolve } from 'node:path';
 import type { Argv, Options } from 'yargs';
 import { dynamicProperties } from './argv.ts';
@@ -69,6 +69,7 @@ export async function loadConfig(args: FlinkArgs, io: CliIo, secrets: string[], 
     env: io.env,
   });
   const config = withSecretEnvironment(resolved.config, io.env);
+  for (const warning of unknownKeyWarnings(resolved.config)) io.stderr.write(`flink-artifacts: warning: ${warning}\n`);
   secrets.push(...secretValues(config));
   for (const name of SECRET_ENV) {
     const value = io.env[name];

@@ -13,7 +13,7 @@ try {
   const report = await uploadArtifacts({ config, jobUri: 'local:///tmp/my-flink-job.jar', concurrency: 8 });
   console.log(report.jobUri); // s3://my-bucket/flink/my-flink-job.jar
   console.log(report.artifactList); // [ 's3://my-bucket/flink/my-udf.jar', 's3://my-bucket/shared/lib.jar' ]
-  console.log(report.uploaded, report.skipped, report.bytes);
+  console.log(report.uploaded, report.skipped, report.bytes); // counts; report.items says which, with each status
 } catch (error) {
   if (error instanceof UploadFailedError) {
     for (const item of error.report.items) if (item.error) console.error(item.error.code, item.error.message);

@@ -64,10 +64,15 @@ export interface UploadReport {
   readonly jobUri: string | null;
   /** The rewritten `user.artifacts.artifact-list`, in order. Exact, not masked. */
   readonly artifactList: string[];
-  /** Remote URIs written (masked). */
-  readonly uploaded: string[];
-  /** Remote URIs already holding identical content (masked). */
-  readonly skipped: string[];
+  /** How many objects were written. Which ones: `items` (status `uploaded`). */
+  readonly uploaded: number;
+  /** How many already held identical content, so nothing was written. */
+  readonly skipped: number;
+  /** How many artifacts were not local and passed on unchanged. */
+  readonly passed: number;
+  /** Dry run: how many would be written, and how many skipped. */
+  readonly wouldUpload: number;
+  readonly wouldSkip: number;
   /** Bytes sent. */
   readonly bytes: number;
   readonly dryRun: boolean;
@@ -145,11 +150,15 @@ export async function uploadArtifacts(options: UploadOptions): Promise<UploadRep
       },
       { concurrency, policy, signal: options.signal, onEvent: options.onEvent, abortedMessage: 'upload aborted' },
     );
+    const count = (status: UploadItemResult['status']): number => results.filter((r) => r.status === status).length;
     const report: UploadReport = {
       jobUri: plan.job?.rewritten ?? null,
       artifactList: [...plan.artifactList],
-      uploaded: results.filter((r) => r.status === 'uploaded').map((r) => r.uri),
-      skipped: results.filter((r) => r.status === 'skipped').map((r) => r.uri),
+      uploaded: count('uploaded'),
+      skipped: count('skipped'),
+      passed: count('passed'),
+      wouldUpload: count('would-upload'),
+      wouldSkip: count('would-skip'),
       bytes: results.reduce((sum, r) => sum + r.bytes, 0),
       dryRun,
       items: results,

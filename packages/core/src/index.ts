@@ -17,3 +17,4 @@ export * from './fs-errors.ts';
 export * from './transfer-engine.ts';
 export * from './source-policy.ts';
 export * from './cloud-settings.ts';
+export * from './option-keys.ts';

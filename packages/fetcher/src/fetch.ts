@@ -61,6 +61,8 @@ export interface FetchReport {
   readonly fetched: number;
   /** How many files already in place were kept, known to be identical. */
   readonly reused: number;
+  /** How many `local://` artifacts are used where they are (in the image), not copied. */
+  readonly local: number;
   /** Bytes transferred. */
   readonly bytes: number;
   /** The cluster directory: `<base-dir>/<namespace>/<cluster-id>`. */
@@ -145,6 +147,7 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
       artifacts: plan.artifacts.map((artifact) => artifact.path).filter((path) => inPlace.has(path)),
       fetched: results.filter((r) => r.status === 'fetched').length,
       reused: results.filter((r) => r.status === 'reused').length,
+      local: results.filter((r) => r.status === 'local').length,
       bytes: results.reduce((sum, r) => sum + r.bytes, 0),
       targetDir: clusterDir,
       items: results,

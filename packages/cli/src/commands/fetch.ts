@@ -2,7 +2,7 @@ import { DEFAULT_CONCURRENCY, FetchFailedError, fetchArtifacts, type FetchReport
 import type { Argv } from 'yargs';
 import { ExitCode, exitCodeFor, printError } from '../exit.ts';
 import { createFetchProgress } from '../progress.ts';
-import { formatBytes } from '../format.ts';
+import { failuresOf, formatBytes } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { loadConfig, positiveInteger, withFlinkOptions, type FlinkArgs } from '../options.ts';
 
@@ -25,16 +25,20 @@ export const fetchCommand = {
       .example('$0 fetch --conf-dir /opt/flink/conf --json', 'everything from Flink\'s config, a JSON report'),
 };
 
-/** The JSON form of a report: the documented fields first, then per-artifact detail. */
+/**
+ * The JSON form of a report, in the vocabulary `upload` uses too: the files Flink gets (only
+ * those in place), a count per outcome, the failures (always a list), then one entry per
+ * artifact with its status.
+ */
 export function reportJson(report: FetchReport): Record<string, unknown> {
-  const failed = report.items.filter((item) => item.status === 'failed');
   return {
     jobJar: report.jobJar,
     artifacts: report.artifacts,
     fetched: report.fetched,
     reused: report.reused,
+    local: report.local,
     bytes: report.bytes,
-    ...(failed.length > 0 ? { failed: failed.map((item) => ({ uri: item.uri, ...item.error })) } : {}),
+    failed: failuresOf(report.items),
     targetDir: report.targetDir,
     items: report.items,
   };

@@ -8,7 +8,7 @@ import {
 import { FlinkKeys, formatFlinkList } from '@flink-artifacts/core';
 import type { Argv } from 'yargs';
 import { ExitCode, exitCodeFor, printError } from '../exit.ts';
-import { formatBytes, formatDuration } from '../format.ts';
+import { failuresOf, formatBytes, formatDuration } from '../format.ts';
 import type { CliIo } from '../io.ts';
 import { loadConfig, positiveInteger, withFlinkOptions, type FlinkArgs } from '../options.ts';
 import { createProgress } from '../progress.ts';
@@ -34,16 +34,20 @@ export const uploadCommand = {
       .example('$0 upload local:///tmp/job.jar -Dkubernetes.artifacts.local-upload-target=s3://bucket/jobs/', 'upload a jar, print -Dpipeline.jars=s3://bucket/jobs/job.jar'),
 };
 
-/** The JSON form of a report: the documented fields first, then per-artifact detail. */
+/**
+ * The JSON form of a report, in the vocabulary `fetch` uses too: what Flink gets, a count per
+ * outcome, the failures (always a list), then one entry per artifact with its status.
+ */
 export function uploadReportJson(report: UploadReport): Record<string, unknown> {
-  const failed = report.items.filter((item) => item.status === 'failed');
   return {
     jobUri: report.jobUri,
     artifactList: report.artifactList,
     uploaded: report.uploaded,
     skipped: report.skipped,
+    passed: report.passed,
+    ...(report.dryRun ? { wouldUpload: report.wouldUpload, wouldSkip: report.wouldSkip } : {}),
     bytes: report.bytes,
-    ...(failed.length > 0 ? { failed: failed.map((item) => ({ uri: item.uri, ...item.error })) } : {}),
+    failed: failuresOf(report.items),
     dryRun: report.dryRun,
     items: report.items,
   };
