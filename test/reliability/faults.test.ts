@@ -308,7 +308,9 @@ test('the CLI logs every retry with its reason, then succeeds', async (t) => {
 
 test('large objects (hashed on the worker thread) are verified too: reset resumes, a corrupt byte is caught', async (t) => {
   const content = randomContent(40 * MiB);
-  const { proxy, bucket, options } = await s3Behind(t, { 'big.jar': content });
+  const { proxy, bucket, options: s3Options } = await s3Behind(t, { 'big.jar': content });
+  // As one stream (ranges.test.ts covers parallel ranges): the resume of a single body.
+  const options = { ...s3Options, 'flink-artifacts.fetch.parallel-ranges': '1' };
   proxy.inject({ fault: { kind: 'reset', afterBytes: 15 * MiB } });
   const base = await tempDir();
   const report = await fetchWith(base, options, `s3://${bucket}/big.jar`);

@@ -62,7 +62,8 @@ test('SIGKILL mid-download, then a new fetcher continues the part file: only the
   const server = await startHttpServer({ root, bytesPerSecond: 8 * MiB });
   t.teardown(() => server.stop());
   const base = await tempDir();
-  const args = ['fetch', `${server.url}/big.jar`, ...flinkArgs({ 'kubernetes.cluster-id': 'killed', 'user.artifacts.base-dir': base, 'user.artifacts.raw-http-enabled': 'true' })];
+  // One stream: the sequential part file's resume (ranges.test.ts covers a ranged one's).
+  const args = ['fetch', `${server.url}/big.jar`, ...flinkArgs({ 'kubernetes.cluster-id': 'killed', 'user.artifacts.base-dir': base, 'user.artifacts.raw-http-enabled': 'true', 'flink-artifacts.fetch.parallel-ranges': '1' })];
   const stateDir = join(base, 'default', 'killed', '.flink-artifacts');
 
   const run = startCli(args);

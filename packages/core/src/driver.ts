@@ -21,6 +21,13 @@ export interface RemoteObject {
    * {@link ReadOptions.unlessVersion}.
    */
   readonly version: string | undefined;
+  /**
+   * The store serves byte ranges of this version ({@link ReadOptions.start}/`end` pinned with
+   * `ifMatch`): always for object stores and files; for HTTP when the server says
+   * `Accept-Ranges: bytes` and gives a validator. Large objects are then fetched in parallel
+   * ranges.
+   */
+  readonly acceptsRanges?: boolean | undefined;
 }
 
 /** Options of {@link StorageDriver.read}. */
@@ -39,6 +46,11 @@ export interface ReadOptions {
    * range support) says so with `start: 0`; one whose store refuses throws ObjectChangedError.
    */
   readonly start?: number | undefined;
+  /**
+   * With `start`, the last byte wanted (inclusive): the body holds exactly `start..end`. Used
+   * with `ifMatch` for the parallel ranges of a large object.
+   */
+  readonly end?: number | undefined;
   readonly ifMatch?: string | undefined;
 }
 

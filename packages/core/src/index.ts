@@ -18,3 +18,4 @@ export * from './transfer-engine.ts';
 export * from './source-policy.ts';
 export * from './cloud-settings.ts';
 export * from './option-keys.ts';
+export * from './range-policy.ts';

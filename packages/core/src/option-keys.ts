@@ -1,6 +1,7 @@
 import { AzureKeys } from './cloud-settings.ts';
 import type { FlinkConfig } from './config.ts';
 import { FlinkKeys } from './options.ts';
+import { RangeKeys } from './range-policy.ts';
 import { TransferKeys } from './retry.ts';
 import { SourceKeys } from './source-policy.ts';
 import { closestMatch } from './suggest.ts';
@@ -36,6 +37,7 @@ const OWN_KEYS: readonly string[] = [
   ...Object.values(TransferKeys),
   ...Object.values(SourceKeys),
   ...Object.values(AzureKeys),
+  ...Object.values(RangeKeys),
   FetcherKeys.image,
   FetcherKeys.caConfigMap,
   FetcherKeys.caSecret,

@@ -1,4 +1,5 @@
 import type { Stats } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
@@ -13,6 +14,7 @@ import {
   isFlinkArtifactsError,
   planFetch,
   plannedArtifacts,
+  readRangePolicy,
   readTransferPolicy,
   requireArtifacts,
   runTransfers,
@@ -20,7 +22,9 @@ import {
   type Checksums,
   type DriverPicker,
   type PlannedArtifact,
+  type RangePolicy,
   type ReadResult,
+  type RemoteObject,
   type StorageDriver,
   type TransferContext,
   type TransferEvent,
@@ -80,6 +84,8 @@ export interface FetchOptions extends TransferOptions<ArtifactResult> {
   readonly storage?: Omit<StorageOptions, 's3'>;
   /** Resolves a relative base dir. @default process.cwd() */
   readonly cwd?: string;
+  /** How large objects are split into parallel ranges. @default from the config (flink-artifacts.fetch.*) */
+  readonly ranges?: RangePolicy;
 }
 
 const MiB = 1024 * 1024;
@@ -113,7 +119,10 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
   requireArtifacts(plan, 'fetch');
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const policy = options.policy ?? readTransferPolicy(options.config);
-  const drivers = await openDrivers(options.config, { given: options.drivers, storage: options.storage, maxSockets: Math.max(concurrency, 8) });
+  const ranges = options.ranges ?? readRangePolicy(options.config);
+  // A socket for every range of every transfer in flight, so that ranges never queue for one.
+  const maxSockets = Math.min(256, Math.max(concurrency, 8) * ranges.parallel);
+  const drivers = await openDrivers(options.config, { given: options.drivers, storage: options.storage, maxSockets });
   const items = plannedArtifacts(plan);
   // A fixed memory budget for write buffers, shared by the transfers running at once.
   const writeBufferBytes = Math.min(2 * MiB, Math.max(256 * 1024, Math.floor(WRITE_BUFFER_BUDGET / Math.min(concurrency, items.length || 1))));
@@ -135,7 +144,7 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchReport
       {
         items,
         displayOf: (item) => item.uri.display,
-        transfer: (item, context) => fetchOne(item, context, { drivers: drivers.picker, stateDir, writeBufferBytes, owner, leftover: leftovers.get(stateName(item.uri.fileName)) }),
+        transfer: (item, context) => fetchOne(item, context, { drivers: drivers.picker, stateDir, writeBufferBytes, owner, leftover: leftovers.get(stateName(item.uri.fileName)), ranges }),
         failed: (item, error) => ({ role: item.role, uri: item.uri.display, path: item.path, status: 'failed' as const, bytes: 0, error }),
       },
       { concurrency, policy, signal: options.signal, onEvent: options.onEvent, abortedMessage: 'fetch aborted; temporary files removed' },
@@ -189,6 +198,8 @@ interface Shared {
   readonly owner: string;
   /** A part file of a gone fetcher to continue, if any. */
   readonly leftover: Leftover | undefined;
+  /** How large objects are split into parallel ranges. */
+  readonly ranges: RangePolicy;
 }
 
 async function fetchOne(item: PlannedArtifact, context: TransferContext, shared: Shared): Promise<ArtifactResult> {
@@ -209,6 +220,39 @@ async function fetchOne(item: PlannedArtifact, context: TransferContext, shared:
   if (shared.leftover !== undefined) await partial.adopt(shared.leftover.part, shared.leftover.record);
   let reuseChecked = false;
   let started = false;
+  // Set when a server answered a range request with the whole object: one stream from then on.
+  let rangesRefused = false;
+
+  /** The missing ranges of the object, in parallel, each pinned to the version being fetched. */
+  const fetchRanges = async (): Promise<void> => {
+    const version = partial.expectations?.version;
+    const openRange = async (start: number, end: number, signal: AbortSignal): Promise<Readable> => {
+      const response = await context.timed((requestSignal) => driver.read(uri, { signal: AbortSignal.any([requestSignal, signal]), start, end, ifMatch: version }));
+      if (response.notModified) throw new TransferError(`${uri.display}: unexpected "not modified" to a ranged read`, { retryable: true });
+      if (response.start !== start) {
+        response.body.destroy();
+        rangesRefused = true;
+        throw new TransferError(`${uri.display}: the server answered a range request with the whole object; fetching it as one stream`, { retryable: true });
+      }
+      return response.body;
+    };
+    const watch = context.watchIdle('received');
+    try {
+      await partial.fetchRanges(openRange, {
+        parallel: shared.ranges.parallel,
+        signal: watch.signal,
+        writeBufferBytes: shared.writeBufferBytes,
+        onBytes: watch.onBytes,
+        retryRange: (attempt) => context.retry(attempt),
+      });
+    } catch (error) {
+      if (error instanceof ObjectChangedError) await partial.reset();
+      throw error;
+    } finally {
+      watch.stop();
+    }
+  };
+
   try {
     return await context.retry(async (): Promise<ArtifactResult> => {
       let opened: ReadResult | undefined;
@@ -221,16 +265,31 @@ async function fetchOne(item: PlannedArtifact, context: TransferContext, shared:
         }
         reuseChecked = true;
       }
-      opened ??= await openRemaining(partial, driver, uri, context);
-      if (opened !== undefined) {
-        if (opened.start === 0 || partial.expectations === undefined) await partial.begin(opened.object, uri.sha256);
+      if (partial.ranged && (rangesRefused || shared.ranges.parallel < 2)) await partial.reset();
+      if (opened === undefined && partial.ranged) {
+        // An earlier attempt's ranges (or a killed fetcher's): only the missing ones are asked for.
         if (!started) context.started(partial.expectations?.size, item.path);
         started = true;
-        const watch = context.watchIdle('received');
-        try {
-          await partial.append(opened.body, { signal: watch.signal, writeBufferBytes: shared.writeBufferBytes, onBytes: watch.onBytes });
-        } finally {
-          watch.stop();
+        await fetchRanges();
+      } else {
+        opened ??= await openRemaining(partial, driver, uri, context);
+        if (opened !== undefined) {
+          if (opened.start === 0 || partial.expectations === undefined) await partial.begin(opened.object, uri.sha256);
+          if (!started) context.started(partial.expectations?.size, item.path);
+          started = true;
+          if (opened.start === 0 && !rangesRefused && splitsIntoRanges(opened.object, shared.ranges)) {
+            // Large: the answer told the size and version; the bytes come in parallel ranges.
+            opened.body.destroy();
+            await partial.beginRanges(shared.ranges.rangeBytes);
+            await fetchRanges();
+          } else {
+            const watch = context.watchIdle('received');
+            try {
+              await partial.append(opened.body, { signal: watch.signal, writeBufferBytes: shared.writeBufferBytes, onBytes: watch.onBytes });
+            } finally {
+              watch.stop();
+            }
+          }
         }
       }
       const version = partial.expectations?.version;
@@ -271,6 +330,14 @@ async function openRemaining(partial: PartialDownload, driver: StorageDriver, ur
   const response = await context.timed((signal) => driver.read(uri, { signal }));
   if (response.notModified) throw new TransferError(`${uri.display}: the store answered "not modified" to an unconditional read`, { retryable: true });
   return response;
+}
+
+/**
+ * Whether an object comes in parallel ranges: at least two ranges' worth, of a known size and
+ * version the store serves ranges of. Below that, one stream is as fast and costs fewer requests.
+ */
+function splitsIntoRanges(object: RemoteObject, policy: RangePolicy): boolean {
+  return policy.parallel > 1 && object.acceptsRanges === true && object.version !== undefined && object.size !== undefined && object.size >= 2 * policy.rangeBytes;
 }
 
 /**

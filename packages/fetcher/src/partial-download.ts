@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, open, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,6 +16,7 @@ import {
   type RemoteObject,
 } from '@flink-artifacts/core';
 import { createChecksumJob, type ChecksumJob } from './hashing.ts';
+import { fillRanges, type RangeProgress } from './ranged-fill.ts';
 import { currentBootId } from './record.ts';
 import { removeFile } from './remove-file.ts';
 import { stateName } from './state-names.ts';
@@ -71,6 +72,8 @@ export interface PartRecord extends Expectations {
   readonly uri: string;
   /** The boot the bytes were written in: after a reboot, unsynced bytes may be holes. */
   readonly bootId: string | undefined;
+  /** A transfer in parallel ranges: the range size and the ranges wholly written. */
+  readonly ranges?: { readonly rangeBytes: number; readonly done: readonly number[] } | undefined;
 }
 
 /** The part file of an artifact's file name for an owner: `<name>.<owner>.part` (`<name>` as {@link stateName} gives it). */
@@ -104,6 +107,8 @@ export class PartialDownload {
   #expect: Expectations | undefined;
   #job: ChecksumJob | undefined;
   #bytes = 0;
+  /** Set when the object comes in parallel ranges: which are in the file. */
+  #ranges: RangeProgress | undefined;
   /** Whether the temporary file may exist (saves a syscall per artifact when it cannot). */
   #written = false;
 
@@ -129,18 +134,44 @@ export class PartialDownload {
     await removeFile(partRecordPath(part));
     this.#written = true;
     this.#expect = { size: record.size, stored: record.stored, pinnedSha256: record.pinnedSha256, version: record.version };
-    this.#bytes = (await stat(this.tmp)).size;
+    if (record.ranges !== undefined && record.size !== undefined) {
+      // A ranged transfer: the file has its full length, holes included; its record says which
+      // ranges are in. Those are kept, the rest fetched again.
+      this.#ranges = { rangeBytes: record.ranges.rangeBytes, done: new Set(record.ranges.done), written: new Map(), hashed: 0 };
+      this.#bytes = 0;
+    } else {
+      this.#bytes = (await stat(this.tmp)).size;
+    }
     this.#job = undefined;
     await this.#saveRecord();
   }
 
-  async #saveRecord(): Promise<void> {
+  /** Record writes, one after another: ranges finishing together must not interleave them. */
+  #saving: Promise<void> = Promise.resolve();
+
+  #saveRecord(): Promise<void> {
+    const next = this.#saving.then(() => this.#writeRecord());
+    this.#saving = next.catch(() => undefined);
+    return next;
+  }
+
+  async #writeRecord(): Promise<void> {
     const expect = this.#expect;
     if (expect === undefined) return;
-    const record: PartRecord = { ...expect, uri: this.#uriKey, bootId: await currentBootId() };
-    await writeFile(this.#record, JSON.stringify(record)).catch((error: unknown) => {
-      throw fileSystemError(error, this.#record, 'write');
-    });
+    const ranges = this.#ranges;
+    const record: PartRecord = {
+      ...expect,
+      uri: this.#uriKey,
+      bootId: await currentBootId(),
+      ...(ranges === undefined ? {} : { ranges: { rangeBytes: ranges.rangeBytes, done: [...ranges.done].sort((a, b) => a - b) } }),
+    };
+    // Whole or not at all (a fetcher killed mid-write, or one reading it, never sees half).
+    const tmp = `${this.#record}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(record))
+      .then(() => rename(tmp, this.#record))
+      .catch((error: unknown) => {
+        throw fileSystemError(error, this.#record, 'write');
+      });
   }
 
   /** Bytes safely in the temporary file. */
@@ -163,7 +194,73 @@ export class PartialDownload {
 
   /** True when a cut transfer can continue with a ranged request from {@link bytes}. */
   get resumable(): boolean {
-    return this.#bytes > 0 && this.#expect?.version !== undefined;
+    return this.#ranges === undefined && this.#bytes > 0 && this.#expect?.version !== undefined;
+  }
+
+  /** True when the object is coming in parallel ranges (this attempt's, an earlier one's, or a killed fetcher's). */
+  get ranged(): boolean {
+    return this.#ranges !== undefined;
+  }
+
+  /**
+   * Switches a transfer just begun to parallel ranges: the temporary file gets the object's
+   * full length, to be filled at each range's offset.
+   */
+  async beginRanges(rangeBytes: number): Promise<void> {
+    const size = this.#expect?.size;
+    if (size === undefined) throw new Error('beginRanges before begin, or without a size');
+    const handle = await open(this.tmp, 'w').catch((error: unknown) => {
+      throw fileSystemError(error, `${this.#display} to ${this.#target}`, 'write');
+    });
+    this.#written = true;
+    try {
+      await handle.truncate(size);
+    } catch (error) {
+      throw fileSystemError(error, `${this.#display} to ${this.#target}`, 'write');
+    } finally {
+      await handle.close();
+    }
+    this.#ranges = { rangeBytes, done: new Set(), written: new Map(), hashed: 0 };
+    await this.#saveRecord();
+  }
+
+  /**
+   * Fetches the ranges not yet in the file, `parallel` at once, hashing the complete prefix
+   * meanwhile. A failed attempt keeps every byte written (and the hash so far) for the next.
+   *
+   * @param openRange a ranged read of `start..end` pinned to the version being fetched.
+   * @throws TransferError (network, retryable; local disk, not), ObjectChangedError, AbortedError.
+   */
+  async fetchRanges(
+    openRange: (start: number, end: number, signal: AbortSignal) => Promise<Readable>,
+    options: AppendOptions & { readonly parallel: number; readonly signal: AbortSignal; readonly retryRange?: <T>(attempt: () => Promise<T>) => Promise<T> },
+  ): Promise<void> {
+    const expect = this.#expect;
+    const ranges = this.#ranges;
+    if (expect?.size === undefined || ranges === undefined) throw new Error('fetchRanges before beginRanges');
+    if (this.#job === undefined) {
+      this.#job = createChecksumJob(algorithmsFor(expect), expect.size);
+      ranges.hashed = 0;
+    }
+    const handle = await open(this.tmp, 'r+').catch((error: unknown) => {
+      throw fileSystemError(error, `${this.#display} to ${this.#target}`, 'write');
+    });
+    try {
+      await fillRanges(handle, expect.size, ranges, this.#job, openRange, {
+        parallel: options.parallel,
+        signal: options.signal,
+        onBytes: options.onBytes,
+        writeBufferBytes: Math.min(options.writeBufferBytes ?? 1024 * 1024, 1024 * 1024),
+        onRangeDone: () => this.#saveRecord(),
+        retryRange: options.retryRange,
+        toError: (error) => this.#failure(error, options.signal),
+      });
+      this.#bytes = expect.size;
+    } catch (error) {
+      throw this.#failure(error, options.signal);
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Forgets the bytes received so far. */
@@ -172,6 +269,7 @@ export class PartialDownload {
     if (this.#expect !== undefined) await removeFile(this.#record);
     this.#written = false;
     this.#bytes = 0;
+    this.#ranges = undefined;
     this.#job?.close();
     this.#job = undefined;
     this.#expect = undefined;

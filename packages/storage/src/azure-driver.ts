@@ -188,7 +188,7 @@ export function createAzureDriver(options: AzureDriverOptions): StorageDriver {
       let response: BlobDownloadResponseParsed;
       try {
         const container = await containerFor(location);
-        response = await container.getBlobClient(location.key).download(start, undefined, {
+        response = await container.getBlobClient(location.key).download(start, readOptions.end === undefined ? undefined : readOptions.end - start + 1, {
           abortSignal: readOptions.signal,
           // Our transfer layer resumes cut bodies itself, pinned to the version.
           maxRetryRequests: 0,
@@ -311,7 +311,7 @@ function describe(output: Pick<BlobGetPropertiesResponse, 'contentLength' | 'con
   if (output.contentMD5 !== undefined && output.contentMD5.length === 16) checksums.md5 = base64ToHex(Buffer.from(output.contentMD5).toString('base64'));
   const sha256 = output.metadata?.[AZURE_SHA256_METADATA_KEY];
   if (sha256 !== undefined && /^[0-9a-f]{64}$/i.test(sha256)) checksums.sha256 = sha256.toLowerCase();
-  return { size: output.contentLength, checksums, version: quotedEtag(output.etag) };
+  return { size: output.contentLength, checksums, version: quotedEtag(output.etag), acceptsRanges: output.etag !== undefined };
 }
 
 /** Blob listings give ETags bare, the other answers quoted: one form, so versions compare. */

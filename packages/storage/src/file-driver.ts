@@ -75,7 +75,7 @@ export function createFileDriver(): StorageDriver {
         throw new ObjectChangedError(`${ref.display} changed since the transfer began`);
       }
       const start = options.start ?? 0;
-      const body = handle.createReadStream({ highWaterMark: 1024 * 1024, start, ...(options.signal ? { signal: options.signal } : {}) });
+      const body = handle.createReadStream({ highWaterMark: 1024 * 1024, start, ...(options.end === undefined ? {} : { end: options.end }), ...(options.signal ? { signal: options.signal } : {}) });
       return { notModified: false, body, object, start };
     },
 
@@ -140,5 +140,5 @@ export function createFileDriver(): StorageDriver {
 
 function describeFile(stats: Stats, display: string): RemoteObject {
   if (!stats.isFile()) throw new NotAFileError(`${display} is ${stats.isDirectory() ? 'a directory' : 'not a regular file'}`);
-  return { size: stats.size, checksums: {}, version: `${stats.size}:${stats.mtimeMs}:${stats.ino}` };
+  return { size: stats.size, checksums: {}, version: `${stats.size}:${stats.mtimeMs}:${stats.ino}`, acceptsRanges: true };
 }

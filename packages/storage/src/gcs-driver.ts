@@ -154,7 +154,7 @@ export function createGcsDriver(options: GcsDriverOptions = {}): StorageDriver {
       const start = readOptions.start ?? 0;
       // Validation is ours (the fetcher checks md5/crc32c from the metadata); the library's
       // own would hash the bytes a second time.
-      const body = fileOf(ref, generation).createReadStream({ validation: false, ...(start > 0 ? { start } : {}) });
+      const body = fileOf(ref, generation).createReadStream({ validation: false, ...(start > 0 ? { start } : {}), ...(readOptions.end === undefined ? {} : { start, end: readOptions.end }) });
       const signal = readOptions.signal;
       if (signal !== undefined) {
         const abort = (): void => void body.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
@@ -218,5 +218,6 @@ function describeMetadata(metadata: FileMetadata): RemoteObject {
   }
   const size = transcoded || metadata.size === undefined ? undefined : Number(metadata.size);
   const version = metadata.generation === undefined ? undefined : String(metadata.generation);
-  return { size, checksums, version };
+  // Ranges of a gzip-transcoded object are ranges of the stored (compressed) bytes: not ours.
+  return { size, checksums, version, acceptsRanges: version !== undefined && !transcoded };
 }

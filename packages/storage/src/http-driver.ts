@@ -183,9 +183,9 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
       if (version?.startsWith(LAST_MODIFIED_PREFIX)) conditional['if-modified-since'] = version.slice(LAST_MODIFIED_PREFIX.length);
       else if (version !== undefined) conditional['if-none-match'] = version;
       const start = readOptions.start ?? 0;
-      if (start > 0 && readOptions.ifMatch !== undefined) {
-        // If-Range: the rest if the object is unchanged, the whole object (200) otherwise.
-        conditional.range = `bytes=${start}-`;
+      if ((start > 0 || readOptions.end !== undefined) && readOptions.ifMatch !== undefined) {
+        // If-Range: the range if the object is unchanged, the whole object (200) otherwise.
+        conditional.range = `bytes=${start}-${readOptions.end ?? ''}`;
         conditional['if-range'] = readOptions.ifMatch.startsWith(LAST_MODIFIED_PREFIX) ? readOptions.ifMatch.slice(LAST_MODIFIED_PREFIX.length) : readOptions.ifMatch;
       }
 
@@ -283,5 +283,8 @@ function describeResponse(headers: IncomingHttpHeaders): RemoteObject {
   const etag = headers.etag;
   const lastModified = headers['last-modified'];
   const version = etag ?? (lastModified === undefined ? undefined : `${LAST_MODIFIED_PREFIX}${lastModified}`);
-  return { size, checksums, version };
+  // Ranges pinned with If-Range need the server's word that it serves them, and a strong
+  // validator (a weak ETag may not be used in If-Range).
+  const acceptsRanges = identity && headers['accept-ranges'] === 'bytes' && version !== undefined && !version.startsWith('W/');
+  return { size, checksums, version, acceptsRanges };
 }

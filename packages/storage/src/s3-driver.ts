@@ -218,14 +218,14 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
           new GetObjectCommand({
             ...requireS3(ref),
             ...(readOptions.unlessVersion ? { IfNoneMatch: readOptions.unlessVersion } : {}),
-            ...(start > 0 ? { Range: `bytes=${start}-` } : {}),
+            ...(start > 0 || readOptions.end !== undefined ? { Range: `bytes=${start}-${readOptions.end ?? ''}` } : {}),
             ...(readOptions.ifMatch ? { IfMatch: readOptions.ifMatch } : {}),
           }),
           { abortSignal: readOptions.signal },
         );
       } catch (error) {
         if (statusOf(error) === 304) return { notModified: true };
-        throw toError(error, ref.display, start > 0 ? 'ranged GET' : 'GET', () => new ObjectChangedError(`${ref.display} changed since the transfer began`, { cause: error }));
+        throw toError(error, ref.display, start > 0 || readOptions.end !== undefined ? 'ranged GET' : 'GET', () => new ObjectChangedError(`${ref.display} changed since the transfer began`, { cause: error }));
       }
       const body = output.Body as Readable | undefined;
       if (body === undefined) throw new TransferError(`${ref.display}: S3 returned no body`, { retryable: true });
@@ -472,7 +472,7 @@ function describeObject(output: HeadObjectCommandOutput | GetObjectCommandOutput
   if (etag !== undefined && /^[0-9a-f]{32}$/i.test(etag) && !encrypted) checksums.md5 = etag.toLowerCase();
   const sha256 = output.Metadata?.[S3_SHA256_METADATA_KEY];
   if (sha256 !== undefined && /^[0-9a-f]{64}$/i.test(sha256)) checksums.sha256 = sha256.toLowerCase();
-  return { size: output.ContentLength, checksums, version: output.ETag };
+  return { size: output.ContentLength, checksums, version: output.ETag, acceptsRanges: output.ETag !== undefined };
 }
 
 /**

@@ -185,6 +185,20 @@ export const CHECKS: Readonly<Record<string, Check>> = {
     assert.equal(result.object.size, data.length, 'the whole object\'s size, not the range\'s');
   },
 
+  async 'read: bounded ranges pinned to the version give exactly their bytes (the parallel ranges of a large object)'(s) {
+    const data = content(300_000, 11);
+    const uri = await s.put(fresh('bounded'), data);
+    const info = await s.driver.stat(ref(uri));
+    assert.equal(info?.acceptsRanges, true, 'stat says the store serves ranges of this version');
+    for (const [start, end] of [[0, 99_999], [100_000, 199_999], [200_000, 299_999], [123, 123]] as const) {
+      const result = await readOk(s.driver, uri, { start, end, ifMatch: info?.version });
+      if (result.start !== start) result.body.destroy();
+      assert.equal(result.start, start, `${start}-${end}: the store served the range`);
+      const body = await readAll(result.body);
+      assert.ok(body.equals(data.subarray(start, end + 1)), `${start}-${end}: exactly its bytes (got ${body.length})`);
+    }
+  },
+
   async 'read: a ranged read pinned to an old version never splices the new bytes'(s) {
     const name = fresh('range-changed');
     const before = content(100_000, 7);

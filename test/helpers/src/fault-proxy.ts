@@ -30,6 +30,10 @@ export interface FaultRule {
   readonly path?: RegExp;
   /** Apply to this many matching requests, then pass them through. @default 1 */
   readonly times?: number;
+  /** Let this many matching requests through untouched first. @default 0 */
+  readonly skip?: number;
+  /** Only requests whose Range (or x-ms-range) header matches. */
+  readonly range?: RegExp;
   readonly fault: Fault;
 }
 
@@ -53,7 +57,7 @@ export interface RunningFaultProxy {
 
 export async function startFaultProxy(upstream: string): Promise<RunningFaultProxy> {
   const target = new URL(upstream);
-  const rules: { rule: FaultRule; left: number }[] = [];
+  const rules: { rule: FaultRule; left: number; skipped: number }[] = [];
   const requests: ForwardedRequest[] = [];
   const stalled = new Set<ServerResponse>();
   const upstreams = new Set<ClientRequest>();
@@ -64,6 +68,11 @@ export async function startFaultProxy(upstream: string): Promise<RunningFaultPro
       if (entry.left <= 0) continue;
       if ((rule.method ?? 'GET') !== req.method) continue;
       if (rule.path !== undefined && !rule.path.test(req.url ?? '')) continue;
+      if (rule.range !== undefined && !rule.range.test(String(req.headers.range ?? req.headers['x-ms-range'] ?? ''))) continue;
+      if (entry.skipped < (rule.skip ?? 0)) {
+        entry.skipped++;
+        continue;
+      }
       entry.left--;
       return rule.fault;
     }
@@ -171,7 +180,7 @@ export async function startFaultProxy(upstream: string): Promise<RunningFaultPro
     url: `http://127.0.0.1:${port}`,
     requests,
     inject(rule) {
-      rules.push({ rule, left: rule.times ?? 1 });
+      rules.push({ rule, left: rule.times ?? 1, skipped: 0 });
     },
     async stop() {
       for (const res of stalled) res.destroy();

@@ -33,6 +33,8 @@ export interface HttpServerOptions {
   tamper?: Record<string, Buffer>;
   /** Serve ranges whatever If-Range says, as some servers and proxies do. @default false (honour it, as nginx does) */
   ignoreIfRange?: boolean;
+  /** Serve ranges at all (and say so with Accept-Ranges). @default true */
+  ranges?: boolean;
 }
 
 export interface RecordedRequest {
@@ -130,7 +132,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: HttpSer
     res.writeHead(404).end('not found');
     return;
   }
-  const headers: Record<string, string> = { 'content-type': 'application/java-archive', 'accept-ranges': 'bytes' };
+  const headers: Record<string, string> = { 'content-type': 'application/java-archive', ...(options.ranges === false ? {} : { 'accept-ranges': 'bytes' }) };
   const etag = `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`;
   const lastModified = stats.mtime.toUTCString();
   if (options.validators !== false) {
@@ -151,7 +153,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: HttpSer
   // by a strong ETag or the exact Last-Modified date; otherwise the whole of the new one.
   const ifRange = [req.headers['if-range']].flat()[0];
   const rangeStillValid = ifRange === undefined || options.ignoreIfRange === true || (ifRange.startsWith('"') ? ifRange === etag : ifRange === lastModified);
-  const range = rangeStillValid ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') : null;
+  const range = rangeStillValid && options.ranges !== false ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') : null;
   if (range) {
     start = Number(range[1]);
     end = range[2] ? Math.min(Number(range[2]), end) : end;
