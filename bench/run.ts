@@ -12,6 +12,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { fetchLargeAzureCase, startBenchAzurite, type BenchAzurite } from './cases/azure.ts';
+import { fetchCappedCases, startCappedProxy, type CappedProxy } from './cases/capped.ts';
 import { coldStartCase } from './cases/cold-start.ts';
 import { fetchLargeCases, fetchManySmallCase } from './cases/fetch.ts';
 import { uploadLargeCases, uploadManyCases } from './cases/upload.ts';
@@ -48,6 +49,7 @@ const context = createContext({ ...rgw, bucket, rounds, oursNode });
 await context.s3.send(new CreateBucketCommand({ Bucket: bucket }));
 const nginx = await startNginx(join(WORK, 'data'), join(WORK, 'nginx'));
 let azurite: BenchAzurite | undefined;
+const capped: CappedProxy[] = [];
 
 const results: CaseResult[] = [];
 try {
@@ -60,6 +62,12 @@ try {
   if (wanted('fetch-large-azure')) {
     azurite = await startBenchAzurite(await freePort());
     cases.push(await fetchLargeAzureCase(context, azurite, 1024 * MiB));
+  }
+  if (wanted('fetch-capped')) {
+    const s3Proxy = await startCappedProxy(context.endpoint);
+    const httpProxy = await startCappedProxy(nginx.url);
+    capped.push(s3Proxy, httpProxy);
+    cases.push(...(await fetchCappedCases(context, s3Proxy.url, httpProxy.url, 1024 * MiB)).filter((c) => wanted(c.id)));
   }
   if (wanted('cold-start')) cases.push(await coldStartCase(context));
 
@@ -85,6 +93,7 @@ try {
 } finally {
   await nginx.stop();
   await azurite?.stop();
+  for (const proxy of capped) await proxy.stop();
   // Leave the server as it was: the bench writes gigabytes.
   spawnSync(context.aws(['s3', 'rb', '--force', `s3://${bucket}`]).command, context.aws(['s3', 'rb', '--force', `s3://${bucket}`]).args, {
     env: { ...process.env, ...context.aws([]).env },
@@ -102,7 +111,7 @@ const merged = [
   ...previous.cases.filter((c) => !results.some((r) => r.id === c.id)),
   ...results.map((r) => ({ ...r, date: today, command })),
 ];
-const order = ['fetch-many-small', 'fetch-large-s3-256MiB', 'fetch-large-http-256MiB', 'fetch-large-s3-1GiB', 'fetch-large-http-1GiB', 'fetch-large-azure-1GiB', 'upload-skip', 'upload-many-new', 'upload-large-256MiB', 'upload-large-1GiB', 'cold-start'];
+const order = ['fetch-many-small', 'fetch-large-s3-256MiB', 'fetch-large-http-256MiB', 'fetch-large-s3-1GiB', 'fetch-large-http-1GiB', 'fetch-large-azure-1GiB', 'fetch-capped-s3-1GiB', 'fetch-capped-http-1GiB', 'upload-skip', 'upload-many-new', 'upload-large-256MiB', 'upload-large-1GiB', 'cold-start'];
 merged.sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
 await mkdir(join(ROOT, 'bench', 'results'), { recursive: true });
 await writeFile(store, `${JSON.stringify({ cases: merged }, null, 2)}\n`);

@@ -10,6 +10,15 @@ v8.setFlagsFromString('--semi-space-growth-factor=1');
 // Node >= 22.1: keep V8's compiled code between runs (NODE_COMPILE_CACHE, or the temp dir).
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
+// `--version` alone: answered before the commands and their packages are loaded, so that it
+// costs about what starting Node costs.
+const args = process.argv.slice(2);
+if (args.length === 1 && args[0] === '--version') {
+  const { VERSION } = await import('./version.ts');
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
+
 const { main } = await import('./main.ts');
 
 // The AWS SDK warns on Node 20 that its future releases need Node 22; ours is pinned, and the

@@ -8,12 +8,12 @@ import { describeError } from '@flink-artifacts/core';
 import { ExitCode } from './exit.ts';
 import { splitFlinkRunArgv, type FlinkRunCommandLine } from './flink-run-argv.ts';
 import { redactingStream, type CliIo } from './io.ts';
+import { VERSION } from './version.ts';
 
 export type { CliIo, OutputStream } from './io.ts';
 export { ExitCode } from './exit.ts';
 
-/** The package version, shown by --version. */
-export const VERSION = '0.1.0';
+export { VERSION } from './version.ts';
 
 /**
  * Parsed options by name (yargs' camel-cased keys plus `_`), and for `render`/`run-application`

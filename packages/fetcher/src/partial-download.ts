@@ -254,6 +254,7 @@ export class PartialDownload {
         onRangeDone: () => this.#saveRecord(),
         retryRange: options.retryRange,
         toError: (error) => this.#failure(error, options.signal),
+        hashing: algorithmsFor(expect).length > 0,
       });
       this.#bytes = expect.size;
     } catch (error) {

@@ -33,6 +33,8 @@ export interface FillOptions {
   readonly retryRange?: (<T>(attempt: () => Promise<T>) => Promise<T>) | undefined;
   /** Types a failed attempt (a network error is a retryable TransferError; a disk error is not). */
   readonly toError?: ((error: unknown) => unknown) | undefined;
+  /** Whether `job` computes anything: when not, the written bytes are not read back. @default true */
+  readonly hashing?: boolean | undefined;
   /** Bytes each range's writer may hold while the disk catches up. */
   readonly writeBufferBytes: number;
 }
@@ -62,7 +64,8 @@ export async function fillRanges(
   const count = Math.ceil(size / rangeBytes);
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
-  const follower = new HashFollower(handle, size, job, progress, () => contiguousBytes(progress, size));
+  // Nothing to verify but the size (no checksum is known): nothing to read back.
+  const follower = new HashFollower(handle, size, job, progress, () => contiguousBytes(progress, size), options.hashing !== false);
   let next = 0;
 
   const retryRange = options.retryRange ?? (<T>(attempt: () => Promise<T>) => attempt());
@@ -160,10 +163,12 @@ class HashFollower {
   readonly #job: ChecksumJob;
   readonly #contiguous: () => number;
   readonly #progress: RangeProgress;
+  readonly #enabled: boolean;
   #wakeUp: (() => void) | undefined;
   #finished = false;
 
-  constructor(handle: FileHandle, size: number, job: ChecksumJob, progress: RangeProgress, contiguous: () => number) {
+  constructor(handle: FileHandle, size: number, job: ChecksumJob, progress: RangeProgress, contiguous: () => number, enabled: boolean) {
+    this.#enabled = enabled;
     this.#handle = handle;
     this.#size = size;
     this.#job = job;
@@ -184,6 +189,7 @@ class HashFollower {
   async run(signal: AbortSignal): Promise<void> {
     const chunkBytes = 1024 * 1024;
     const progress = this.#progress;
+    if (!this.#enabled) return;
     while (progress.hashed < this.#size) {
       const available = this.#contiguous();
       if (available > progress.hashed) {
