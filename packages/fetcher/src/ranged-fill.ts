@@ -227,12 +227,29 @@ class PositionalWriter extends Writable {
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    const buffers = chunks.map(({ chunk }) => chunk);
-    this.#handle.writev(buffers, this.#position).then(({ bytesWritten }) => {
+    this.#writeAll(chunks.map(({ chunk }) => chunk)).then(() => callback(), callback);
+  }
+
+  /** pwritev may write less than asked (a signal, a nearly full disk): the rest follows. */
+  async #writeAll(buffers: Buffer[]): Promise<void> {
+    let pending = buffers;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.#handle.writev(pending, this.#position);
+      if (bytesWritten === 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
       this.#position += bytesWritten;
       this.#onWritten(bytesWritten);
-      callback();
-    }, callback);
+      let skip = bytesWritten;
+      const rest: Buffer[] = [];
+      for (const buffer of pending) {
+        if (skip >= buffer.length) {
+          skip -= buffer.length;
+          continue;
+        }
+        rest.push(skip > 0 ? buffer.subarray(skip) : buffer);
+        skip = 0;
+      }
+      pending = rest;
+    }
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
