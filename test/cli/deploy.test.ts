@@ -67,6 +67,14 @@ test('--format deployment: a batch/v1 Job without HA, a Deployment with it; prog
   const deployment = parse(ha.stdout) as JobOrDeployment;
   t.is(deployment.kind, 'Deployment');
   checkDeploymentStrict(deployment as Parameters<typeof checkDeploymentStrict>[0], 'render output');
+  t.deepEqual(deployment.spec!.template.spec!.containers.find((c) => c.name === 'flink-main-container')!.args!.slice(1, 3), ['--host', '$(POD_IP)'], 'the one reference the kubelet expands');
+
+  // Kubernetes expands $(VAR) and turns $$ into $ in container args: ours reach the process as written.
+  const dollars = await runCli(['render', '--format', 'deployment', ...base, 's3://bucket/j$1.jar', 'a$$b', '$(HOME)']);
+  t.is(dollars.code, 0, dollars.stderr);
+  const spec = (parse(dollars.stdout) as JobOrDeployment).spec!.template.spec!;
+  t.deepEqual(spec.containers.find((c) => c.name === 'flink-main-container')!.args!.slice(-3), ['--', 'a$$$$b', '$$(HOME)']);
+  t.true(spec.initContainers![0]!.args!.includes('s3://bucket/j$$1.jar'));
 
   const dir = await tempDir();
   const template = await writeFixture(join(dir, 'jm.yaml'), 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: flink-main-container\n      args: ["jobmanager"]\n');
@@ -88,6 +96,7 @@ test('--format flinkdeployment: job fields from Flink\'s options, flinkVersion f
       `-Dkubernetes.pod-template-file.taskmanager=${tm}`,
       `-Dkubernetes.pod-template-file.default=${common}`,
       '-Dexecution.checkpointing.savepoint-dir=s3://b/sp',
+      '-Dexecution.checkpointing.dir=s3://b/cp',
       '--upgrade-mode',
       'savepoint',
       '-c',
@@ -130,6 +139,43 @@ test('--format flinkdeployment: job fields from Flink\'s options, flinkVersion f
   const lastState = await runCli(['render', '--format', 'flinkdeployment', ...base, '--upgrade-mode', 'last-state', 's3://bucket/job.jar']);
   t.is(lastState.code, 2);
   t.regex(lastState.stderr, /last-state needs JobManager high availability/);
+});
+
+test('--format flinkdeployment: what the operator\'s validator refuses is exit 2 here, and Flink\'s sizing keys reach the fields the operator writes back', async (t) => {
+  const render = (...args: string[]) => runCli(['render', '--format', 'flinkdeployment', ...base, ...args, 's3://bucket/job.jar']);
+  const ha = ['-Dhigh-availability.type=kubernetes', '-Dhigh-availability.storageDir=s3://b/ha'];
+
+  const plain = parse((await render()).stdout) as FlinkDeployment;
+  t.is(plain.spec.job?.parallelism, 1, 'the operator refuses a job without parallelism; 1 is Flink\'s default');
+  t.deepEqual(plain.spec.jobManager.resource, { memory: '1600m', cpu: 1 });
+
+  const sized = await render('-Dparallelism.default=4', '-Dkubernetes.jobmanager.cpu.amount=2', '-Dkubernetes.taskmanager.cpu=0.5', '-Djobmanager.memory.flink.size=2g', '-Dtaskmanager.memory.process.size=4g', '-Dkubernetes.jobmanager.replicas=2', ...ha);
+  t.is(sized.code, 0, sized.stderr);
+  const resource = parse(sized.stdout) as FlinkDeployment;
+  checkFlinkDeploymentStrict(resource, 'render output');
+  t.is(resource.spec.job?.parallelism, 4);
+  t.deepEqual(resource.spec.jobManager.resource, { cpu: 2 }, 'no process size that contradicts jobmanager.memory.flink.size');
+  t.is(resource.spec.flinkConfiguration['jobmanager.memory.flink.size'], '2g');
+  t.deepEqual(resource.spec.taskManager.resource, { memory: '4g', cpu: 0.5 });
+  t.is(resource.spec.jobManager.replicas, 2);
+  for (const key of ['kubernetes.jobmanager.cpu.amount', 'kubernetes.taskmanager.cpu', 'kubernetes.jobmanager.replicas', 'taskmanager.memory.process.size']) {
+    t.false(key in resource.spec.flinkConfiguration, `${key} is carried by its field, not twice`);
+  }
+
+  const refused: [string[], RegExp][] = [
+    [['--upgrade-mode', 'savepoint', '-Dexecution.checkpointing.savepoint-dir=s3://b/sp'], /upgrade mode savepoint needs a checkpoint directory/],
+    [['--upgrade-mode', 'last-state', ...ha], /upgrade mode last-state needs a checkpoint directory/],
+    [['-Dhigh-availability.cluster-id=foo'], /high-availability\.cluster-id cannot be set in a FlinkDeployment/],
+    [['-Dkubernetes.jobmanager.replicas=2'], /kubernetes\.jobmanager\.replicas=2 needs JobManager high availability/],
+    [['-Dkubernetes.jobmanager.cpu.amount=lots'], /kubernetes\.jobmanager\.cpu\.amount must be a positive number/],
+  ];
+  for (const [args, message] of refused) {
+    const result = await render(...args);
+    t.is(result.code, 2, args.join(' '));
+    t.regex(result.stderr, message);
+  }
+  const legacyDir = await render('--upgrade-mode', 'last-state', ...ha, '-Dstate.checkpoints.dir=s3://b/cp');
+  t.is(legacyDir.code, 0, legacyDir.stderr);
 });
 
 test('a PVC mounted with subPath at the base dir: the init container mounts it the same way', async (t) => {

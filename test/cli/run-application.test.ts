@@ -212,6 +212,12 @@ test('a missing remote artifact fails on the laptop before bin/flink runs; --no-
   const skipped = await runCli(['run-application', '--no-check', ...args.slice(1)], { env: { FLINK_HOME: flink.home } });
   t.is(skipped.code, 0, skipped.stderr);
   t.truthy(await flink.argv());
+
+  // What the fetcher would refuse is a usage error before the check, not a missing object.
+  const plainHttp = await runCli(['run-application', '-Dkubernetes.cluster-id=app', '--fetcher-image', IMAGE, 'http://127.0.0.1:9/job.jar'], { env: { FLINK_HOME: flink.home } });
+  t.is(plainHttp.code, 2);
+  t.regex(plainHttp.stderr, /plain http is disabled: http:\/\/127\.0\.0\.1:9\/job\.jar/);
+  t.notRegex(plainHttp.stderr, /--no-check/);
 });
 
 test('--dry-run: prints the command and the template; --pod-template-out writes the file it names, otherwise no path is printed', async (t) => {

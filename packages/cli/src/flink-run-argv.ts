@@ -72,60 +72,99 @@ function optionName(token: string): { dashes: number; name: string; inline: stri
 }
 
 /**
+ * One of Flink's run options as commons-cli (and so `bin/flink`) reads it: `-p 3`, `--parallelism 3`,
+ * `--parallelism=3`, and for a one-letter option with a value also `-p=3` and `-p3`.
+ */
+function flinkOption(dashes: number, name: string, inline: string | undefined): { spec: FlinkRunOptionSpec; inline: string | undefined } | undefined {
+  const exact = FLINK_RUN_OPTIONS.find((spec) => (dashes === 1 ? spec.short === name : spec.long === name));
+  if (exact !== undefined || dashes === 2) return exact === undefined ? undefined : { spec: exact, inline };
+  const glued = FLINK_RUN_OPTIONS.find((spec) => spec.short.length === 1 && spec.takesValue && name.startsWith(spec.short));
+  if (glued === undefined || name.length < 2) return undefined;
+  const rest = name.slice(1);
+  return { spec: glued, inline: rest.startsWith('=') ? rest.slice(1) : rest };
+}
+
+/**
  * Splits a `render` / `run-application` command line as `bin/flink run` reads its own: options
  * first, then the job jar, then the program's arguments, which are the program's even when they
- * look like options. A `--` also ends the options: what follows it is the program's, and what
- * precedes it may mix options and the jar (`JOB_URI -Dk=v -- --input x`). Options we do not know
- * are an error, not silently the program's.
+ * look like options. One addition: a `--` after the jar ends our options when only `-D` and our
+ * own options stand between the two (`JOB_URI -Dk=v -- --input x`); anything else there and the
+ * whole rest, `--` included, is the program's, as `bin/flink` would pass it. Options before the
+ * jar that we do not know are an error, not silently the program's.
  *
  * @throws UsageError naming the token.
  */
 export function splitFlinkRunArgv(tokens: readonly string[], own: readonly OwnOptionSpec[]): FlinkRunCommandLine {
-  const dash = tokens.indexOf('--');
-  const before = dash === -1 ? tokens : tokens.slice(0, dash);
   const ownByName = new Map(own.flatMap((spec) => spec.names.map((name) => [name, spec] as const)));
-  const result: FlinkRunCommandLine = { own: [], flinkOptions: [], jobUri: undefined, programArgs: dash === -1 ? [] : tokens.slice(dash + 1), separated: dash !== -1 };
-  let jobUri: string | undefined;
-  for (let i = 0; i < before.length; i++) {
-    const token = before[i]!;
-    if (jobUri !== undefined && dash === -1) {
-      result.programArgs.push(...before.slice(i));
-      break;
-    }
-    if (!token.startsWith('-') || token === '-') {
-      if (jobUri !== undefined) {
-        throw new UsageError(`unexpected argument ${JSON.stringify(token)} after the job jar ${jobUri}`, {
-          hint: 'the program\'s arguments go after the jar and a "--": <options> <jar> -- <arguments>',
-        });
-      }
-      jobUri = token;
-      continue;
-    }
+  const ownOptions: string[] = [];
+  const flinkOptions: FlinkRunOption[] = [];
+
+  // Reads the option at tokens[i] into ownOptions / flinkOptions; returns the next index, or
+  // undefined when tokens[i] is not an option we may read here. After the jar, only ours and -D.
+  const readOption = (i: number, end: number, beforeJar: boolean): number | undefined => {
+    const token = tokens[i]!;
     // -Dkey=value, glued as Flink writes it.
     if (token.startsWith('-D') && !token.startsWith('--') && token.length > 2) {
-      result.own.push('-D', token.slice(2));
-      continue;
+      ownOptions.push('-D', token.slice(2));
+      return i + 1;
     }
     const { dashes, name, inline } = optionName(token);
     const ownSpec = ownByName.get(name.replace(/^no-/, ''));
-    const flinkSpec = FLINK_RUN_OPTIONS.find((spec) => (dashes === 1 ? spec.short === name : spec.long === name));
-    const spec = ownSpec ?? flinkSpec;
-    if (spec === undefined) {
+    const flink = ownSpec === undefined && beforeJar ? flinkOption(dashes, name, inline) : undefined;
+    const spec = ownSpec ?? flink?.spec;
+    if (spec === undefined) return undefined;
+    const tokensOfOption = [token];
+    let value = ownSpec === undefined ? flink?.inline : inline;
+    let next = i + 1;
+    if (spec.takesValue && value === undefined && !(ownSpec && name.startsWith('no-'))) {
+      if (next >= end) {
+        if (beforeJar) throw new UsageError(`${token} needs a value`);
+        return undefined;
+      }
+      value = tokens[next++]!;
+      tokensOfOption.push(value);
+    }
+    if (ownSpec !== undefined) ownOptions.push(...tokensOfOption);
+    else flinkOptions.push({ spec: flink!.spec, value, tokens: tokensOfOption });
+    return next;
+  };
+
+  const dash = tokens.indexOf('--');
+  const optionsEnd = dash === -1 ? tokens.length : dash;
+  let i = 0;
+  let jobUri: string | undefined;
+  while (i < optionsEnd) {
+    const token = tokens[i]!;
+    if (!token.startsWith('-') || token === '-') {
+      jobUri = token;
+      i++;
+      break;
+    }
+    const next = readOption(i, optionsEnd, true);
+    if (next === undefined) {
       throw new UsageError(`unknown option ${token}`, {
         hint: 'options go before the job jar; see --help for ours and Flink\'s run options',
       });
     }
-    const tokensOfOption = [token];
-    let value = inline;
-    if (spec.takesValue && value === undefined && !(ownSpec && name.startsWith('no-'))) {
-      if (i + 1 >= before.length) throw new UsageError(`${token} needs a value`);
-      value = before[++i]!;
-      tokensOfOption.push(value);
-    }
-    if (ownSpec !== undefined) result.own.push(...tokensOfOption);
-    else result.flinkOptions.push({ spec: flinkSpec!, value, tokens: tokensOfOption });
+    i = next;
   }
-  return { ...result, jobUri };
+  const line = (programArgs: string[], separated: boolean): FlinkRunCommandLine => ({ own: ownOptions, flinkOptions, jobUri, programArgs, separated });
+  if (dash === -1) return line(tokens.slice(i), false);
+  if (jobUri === undefined) return line(tokens.slice(dash + 1), true);
+
+  // Between the jar and the "--": only -D and our own options, or it is all the program's.
+  const afterJar = i;
+  const ownBefore = ownOptions.length;
+  while (i < dash) {
+    const token = tokens[i]!;
+    const next = token.startsWith('-') && token !== '-' ? readOption(i, dash, false) : undefined;
+    if (next === undefined) {
+      ownOptions.length = ownBefore;
+      return line(tokens.slice(afterJar), false);
+    }
+    i = next;
+  }
+  return line(tokens.slice(dash + 1), true);
 }
 
 /** The value of a Flink option given by its long name, the last one winning, as in Flink. */

@@ -32,7 +32,26 @@ test('--name=value, -D key=value and glued -Dkey=value; a missing value or an un
   t.throws(() => split(['-p']), { instanceOf: UsageError, message: /-p needs a value/ });
   t.throws(() => split(['--bogus', 'j.jar']), { instanceOf: UsageError, message: /unknown option --bogus/ });
   t.throws(() => split(['-x', 'j.jar']), { instanceOf: UsageError, message: /unknown option -x/ });
-  t.throws(() => split(['a.jar', 'b.jar', '--']), { instanceOf: UsageError, message: /unexpected argument "b\.jar"/ });
+});
+
+test('between the jar and a --, only -D and our options; anything else and the whole rest is the program\'s, as bin/flink passes it', (t) => {
+  t.deepEqual(split(['a.jar', 'b.jar', '--']).programArgs, ['b.jar', '--']);
+  const flinkLooking = split(['j.jar', '--parallelism', '7', '--', '--x']);
+  t.deepEqual(flinkLooking.flinkOptions, [], '--parallelism after the jar is the program\'s, not Flink\'s');
+  t.deepEqual(flinkLooking.programArgs, ['--parallelism', '7', '--', '--x']);
+  t.false(flinkLooking.separated);
+  const mixed = split(['j.jar', '-Dk=v', '--input', '1', '--', 'x']);
+  t.deepEqual(mixed.own, [], 'a -D before an unknown word is the program\'s too');
+  t.deepEqual(mixed.programArgs, ['-Dk=v', '--input', '1', '--', 'x']);
+  t.deepEqual(split(['j.jar', '', 'a b', '--', 'x']).programArgs, ['', 'a b', '--', 'x']);
+  t.deepEqual(split(['j.jar', '--fetcher-image', '--']).programArgs, ['--fetcher-image', '--'], 'an option of ours missing its value after the jar is the program\'s');
+});
+
+test('one-letter Flink options with a value glued or after =, as commons-cli reads them: -p3, -p=3, -ccom.Ex', (t) => {
+  const line = split(['-p3', '-ccom.Ex', '-p=4', '-pyfs', 'a.py', '-s3://b/sp', 'j.jar']);
+  t.deepEqual(line.flinkOptions.map((o) => [o.spec.long, o.value]), [['parallelism', '3'], ['class', 'com.Ex'], ['parallelism', '4'], ['pyFiles', 'a.py'], ['fromSavepoint', '3://b/sp']]);
+  t.deepEqual(line.flinkOptions[0]!.tokens, ['-p3'], 'passed on to bin/flink as given');
+  t.throws(() => split(['-d3', 'j.jar']), { instanceOf: UsageError, message: /unknown option -d3/ }, '-d takes no value');
 });
 
 test('render\'s own options: -o and --format take values, --check does not', (t) => {

@@ -3,7 +3,7 @@ import { ConfigError, RawHttpDisabledError } from './errors.ts';
 import { assertNoNameClash } from './name-clash.ts';
 import { FlinkKeys, readArtifactList, readClusterLocation, readHttpSettings, readJobUri, type ClusterLocation } from './options.ts';
 import { targetPath } from './paths.ts';
-import { checkSource, readSourcePolicy } from './source-policy.ts';
+import { checkSource, readSourcePolicy, type SourcePolicy } from './source-policy.ts';
 import { parseArtifactUri, type ArtifactUri } from './uri.ts';
 
 /** Whether an artifact is the job jar or an entry of `user.artifacts.artifact-list`. */
@@ -101,6 +101,21 @@ export interface PlanFetchOptions {
 }
 
 /**
+ * Whether the fetcher may read `uri` at all: the source policy, and plain http only with
+ * `user.artifacts.raw-http-enabled`. For checks made before a fetch (render, run-application).
+ *
+ * @throws SourceRefusedError, RawHttpDisabledError.
+ */
+export function checkFetchable(uri: ArtifactUri, policy: SourcePolicy, rawHttpEnabled: boolean): void {
+  checkSource(uri, policy);
+  if (uri.location.scheme === 'http' && !rawHttpEnabled) {
+    throw new RawHttpDisabledError(`plain http is disabled: ${uri.display}`, {
+      hint: `use https, or set ${FlinkKeys.rawHttpEnabled}=true`,
+    });
+  }
+}
+
+/**
  * Reads the options and validates every URI: schemes, raw-http policy, file names, clashes.
  * Throws on the first problem, so that a bad list fails before anything is downloaded.
  *
@@ -115,12 +130,7 @@ export function planFetch(options: PlanFetchOptions): FetchPlan {
   const set = readArtifactSet(config, options.jobUri);
 
   const plan = ({ role, uri }: ArtifactEntry): PlannedArtifact => {
-    checkSource(uri, policy);
-    if (uri.location.scheme === 'http' && !http.rawHttpEnabled) {
-      throw new RawHttpDisabledError(`plain http is disabled: ${uri.display}`, {
-        hint: `use https, or set ${FlinkKeys.rawHttpEnabled}=true`,
-      });
-    }
+    checkFetchable(uri, policy, http.rawHttpEnabled);
     const mode = uri.location.scheme === 'local' ? 'local' : 'download';
     const path = uri.location.scheme === 'local' ? uri.location.path : targetPath(location.clusterDir, uri.fileName, uri.display);
     return { role, uri, mode, path };

@@ -2,6 +2,7 @@ import { ConfigError, TemplateError, flinkImage, readString, type FlinkVersion }
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import type { IJob } from 'kubernetes-models/batch/v1/Job';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import { literalArg } from './container-args.ts';
 import { readMasterEnv, readSecretEnv, readSecretMounts } from './flink-secrets.ts';
 import { flinkOptionsFor } from './flink-options.ts';
 import { highAvailabilityEnabled, resolveJob, type JobOptions } from './job-options.ts';
@@ -81,14 +82,17 @@ export function renderDeployment(options: RenderDeploymentOptions): Rendered<IJo
   const overrides: Record<string, string> = job.parallelism === undefined ? {} : { 'parallelism.default': String(job.parallelism) };
   main.args = [
     'standalone-job',
+    // The one reference for the kubelet to expand; everything else is passed as written.
     ...(ha ? ['--host', '$(POD_IP)'] : []),
-    ...(wiring.jobUri === null ? [] : ['--jars', wiring.jobUri]),
-    ...(job.entryClass === undefined ? [] : ['--job-classname', job.entryClass]),
-    ...(job.savepointPath === undefined ? [] : ['--fromSavepoint', job.savepointPath]),
-    ...(job.allowNonRestoredState ? ['--allowNonRestoredState'] : []),
-    ...flinkOptionsFor(config, wiring, NOT_PASSED, overrides).map(([key, value]) => `-D${key}=${value}`),
-    // Everything after `--` is the program's, even when it looks like an option of standalone-job.
-    ...(job.args.length > 0 ? ['--', ...job.args] : []),
+    ...[
+      ...(wiring.jobUri === null ? [] : ['--jars', wiring.jobUri]),
+      ...(job.entryClass === undefined ? [] : ['--job-classname', job.entryClass]),
+      ...(job.savepointPath === undefined ? [] : ['--fromSavepoint', job.savepointPath]),
+      ...(job.allowNonRestoredState ? ['--allowNonRestoredState'] : []),
+      ...flinkOptionsFor(config, wiring, NOT_PASSED, overrides).map(([key, value]) => `-D${key}=${value}`),
+      // Everything after `--` is the program's, even when it looks like an option of standalone-job.
+      ...(job.args.length > 0 ? ['--', ...job.args] : []),
+    ].map(literalArg),
   ];
   const ports = (main.ports ??= []);
   for (const port of FLINK_PORTS) if (!ports.some((p) => p.containerPort === port.containerPort)) ports.push(port);

@@ -15,15 +15,19 @@ import {
 import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
 import { checkFlinkDeploymentStrict } from './flink-deployment-schema.ts';
 import { flinkOptionsFor } from './flink-options.ts';
-import { checkUpgradeMode, resolveJob, type JobOptions, type UpgradeMode } from './job-options.ts';
+import { checkUpgradeMode, firstSet, highAvailabilityEnabled, positiveWholeNumber, resolveJob, type JobOptions, type UpgradeMode } from './job-options.ts';
 import { mergePodTemplates } from './operator-merge.ts';
 import { checkTemplate, wireFetcher, type PodLike, type Rendered, type RenderPodTemplateOptions } from './pod-template.ts';
 import { literalSecretWarnings } from './warnings.ts';
 import { planWiring } from './wiring.ts';
 
-/** CPU and memory of a FlinkDeployment's JobManager or TaskManager. */
+/**
+ * CPU and memory of a FlinkDeployment's JobManager or TaskManager. No memory when Flink's
+ * configuration sizes the process another way (`*.memory.flink.size`, heap sizes): the operator
+ * would otherwise set a process size that contradicts it.
+ */
 export interface FlinkDeploymentResource {
-  memory: string;
+  memory?: string;
   cpu: number;
 }
 
@@ -54,7 +58,7 @@ export interface FlinkDeployment {
     flinkConfiguration: Record<string, string>;
     /** `kubernetes.pod-template-file.default`: both JobManager and TaskManagers. */
     podTemplate?: PodLike;
-    jobManager: { resource: FlinkDeploymentResource; podTemplate?: PodLike };
+    jobManager: { resource: FlinkDeploymentResource; replicas?: number; podTemplate?: PodLike };
     taskManager: { resource: FlinkDeploymentResource; podTemplate?: PodLike };
     job?: FlinkDeploymentJob;
   };
@@ -77,9 +81,23 @@ const MAPPED_KEYS = [
   'kubernetes.service-account',
   'jobmanager.memory.process.size',
   'taskmanager.memory.process.size',
+  'kubernetes.jobmanager.cpu.amount',
   'kubernetes.jobmanager.cpu',
+  'kubernetes.taskmanager.cpu.amount',
   'kubernetes.taskmanager.cpu',
+  'kubernetes.jobmanager.replicas',
 ];
+
+// Keys the operator refuses in spec.flinkConfiguration: it sets them from the resource itself.
+const OPERATOR_FORBIDDEN_KEYS = ['high-availability.cluster-id'];
+
+// Flink's other ways to size a process; with one of them and no process size, Flink derives it.
+const OTHER_MEMORY_KEYS = {
+  jobmanager: ['jobmanager.memory.flink.size', 'jobmanager.memory.heap.size'],
+  taskmanager: ['taskmanager.memory.flink.size', 'taskmanager.memory.task.heap.size'],
+};
+// Flink's own defaults (the distribution's config.yaml), as the operator's examples use them.
+const DEFAULT_PROCESS_SIZE = { jobmanager: '1600m', taskmanager: '1728m' };
 
 /** The operator's switch between positional and by-name array merging of pod templates. */
 export const MERGE_ARRAYS_BY_NAME = 'kubernetes.operator.pod-template.merge-arrays-by-name';
@@ -104,6 +122,15 @@ export function renderFlinkDeployment(options: RenderFlinkDeploymentOptions): Re
   const flinkVersion = operatorFlinkVersion(version);
   const job = resolveJob(config, options.job);
   if (wiring.jobUri !== null) checkUpgradeMode(config, job.upgradeMode);
+  for (const key of OPERATOR_FORBIDDEN_KEYS) {
+    if (readString(config, key) !== undefined) {
+      throw new ConfigError(`${key} cannot be set in a FlinkDeployment: the operator refuses it and sets it from the resource's name`, {
+        key,
+        hint: `remove ${key}; the cluster id (${wiring.location.clusterId}) names the resource`,
+      });
+    }
+  }
+  const jobManagerReplicas = replicas(config);
 
   const common = templates?.default === undefined ? undefined : checkTemplate(templates.default);
   const specific = templates?.jobmanager === undefined ? undefined : checkTemplate(templates.jobmanager);
@@ -128,11 +155,12 @@ export function renderFlinkDeployment(options: RenderFlinkDeploymentOptions): Re
       flinkConfiguration: Object.fromEntries(flinkOptionsFor(config, wiring, excluded)),
       ...(common === undefined ? {} : { podTemplate: common }),
       jobManager: {
-        resource: { memory: readString(config, 'jobmanager.memory.process.size') ?? '1600m', cpu: cpu(config, 'kubernetes.jobmanager.cpu') },
+        resource: resource(config, 'jobmanager'),
+        ...(jobManagerReplicas === undefined ? {} : { replicas: jobManagerReplicas }),
         ...(jobManagerTemplate === undefined ? {} : { podTemplate: jobManagerTemplate }),
       },
       taskManager: {
-        resource: { memory: readString(config, 'taskmanager.memory.process.size') ?? '1728m', cpu: cpu(config, 'kubernetes.taskmanager.cpu') },
+        resource: resource(config, 'taskmanager'),
         ...(taskManager === undefined ? {} : { podTemplate: taskManager }),
       },
       ...(wiring.jobUri === null
@@ -142,7 +170,8 @@ export function renderFlinkDeployment(options: RenderFlinkDeploymentOptions): Re
               jarURI: wiring.jobUri,
               ...(job.entryClass === undefined ? {} : { entryClass: job.entryClass }),
               ...(job.args.length === 0 ? {} : { args: [...job.args] }),
-              ...(job.parallelism === undefined ? {} : { parallelism: job.parallelism }),
+              // The operator refuses a job without parallelism; 1 is Flink's parallelism.default.
+              parallelism: job.parallelism ?? 1,
               ...(job.savepointPath === undefined ? {} : { initialSavepointPath: job.savepointPath }),
               ...(job.allowNonRestoredState ? { allowNonRestoredState: true } : {}),
               upgradeMode: job.upgradeMode,
@@ -157,10 +186,31 @@ export function renderFlinkDeployment(options: RenderFlinkDeploymentOptions): Re
   return { manifest: deployment, wiring, warnings };
 }
 
-function cpu(config: FlinkConfig, key: string): number {
-  const value = readString(config, key);
-  if (value === undefined) return 1;
+function resource(config: FlinkConfig, component: 'jobmanager' | 'taskmanager'): FlinkDeploymentResource {
+  const processSize = readString(config, `${component}.memory.process.size`);
+  const sizedOtherwise = OTHER_MEMORY_KEYS[component].some((key) => readString(config, key) !== undefined);
+  const memory = processSize ?? (sizedOtherwise ? undefined : DEFAULT_PROCESS_SIZE[component]);
+  return { ...(memory === undefined ? {} : { memory }), cpu: cpu(config, component) };
+}
+
+// kubernetes.<component>.cpu.amount since Flink 1.17, kubernetes.<component>.cpu before.
+function cpu(config: FlinkConfig, component: 'jobmanager' | 'taskmanager'): number {
+  const set = firstSet(config, [`kubernetes.${component}.cpu.amount`, `kubernetes.${component}.cpu`]);
+  if (set === undefined) return 1;
+  const [key, value] = set;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${key} must be a positive number, got ${JSON.stringify(value)}`, { key });
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new ConfigError(`${key} must be a positive number, got ${JSON.stringify(value)}`, { key });
+  return n;
+}
+
+// Standby JobManagers need high availability, as the operator checks.
+function replicas(config: FlinkConfig): number | undefined {
+  const key = 'kubernetes.jobmanager.replicas';
+  const value = readString(config, key);
+  if (value === undefined) return undefined;
+  const n = positiveWholeNumber(value, key);
+  if (n > 1 && !highAvailabilityEnabled(config)) {
+    throw new ConfigError(`${key}=${n} needs JobManager high availability`, { key, hint: 'set high-availability.type=kubernetes and high-availability.storageDir' });
+  }
   return n;
 }

@@ -37,8 +37,10 @@ const SAVEPOINT_PATH_KEYS = ['execution.state-recovery.path', 'execution.savepoi
 const IGNORE_UNCLAIMED_KEYS = ['execution.state-recovery.ignore-unclaimed-state', 'execution.savepoint.ignore-unclaimed-state'];
 const HA_KEYS = ['high-availability.type', 'high-availability'];
 const SAVEPOINT_DIR_KEYS = ['execution.checkpointing.savepoint-dir', 'state.savepoints.dir'];
+const CHECKPOINT_DIR_KEYS = ['execution.checkpointing.dir', 'state.checkpoints.dir'];
 
-function first(config: FlinkConfig, keys: readonly string[]): [string, string] | undefined {
+/** The first of `keys` (a key and its older names) that is set, with its value. */
+export function firstSet(config: FlinkConfig, keys: readonly string[]): [string, string] | undefined {
   for (const key of keys) {
     const value = readString(config, key);
     if (value !== undefined) return [key, value];
@@ -57,7 +59,7 @@ export function positiveWholeNumber(value: string, what: string): number {
 
 /** Whether the configuration enables JobManager high availability (Kubernetes, ZooKeeper or a factory class). */
 export function highAvailabilityEnabled(config: FlinkConfig): boolean {
-  const ha = first(config, HA_KEYS);
+  const ha = firstSet(config, HA_KEYS);
   return ha !== undefined && ha[1].toLowerCase() !== 'none';
 }
 
@@ -68,7 +70,7 @@ export function highAvailabilityEnabled(config: FlinkConfig): boolean {
  */
 export function resolveJob(config: FlinkConfig, options: JobOptions = {}): ResolvedJob {
   const parallelismText = readString(config, 'parallelism.default');
-  const ignore = first(config, IGNORE_UNCLAIMED_KEYS);
+  const ignore = firstSet(config, IGNORE_UNCLAIMED_KEYS);
   const upgradeMode = options.upgradeMode ?? 'stateless';
   if (!UPGRADE_MODES.includes(upgradeMode)) {
     throw new ConfigError(`--upgrade-mode must be one of ${UPGRADE_MODES.join(', ')}, got ${JSON.stringify(upgradeMode)}`);
@@ -77,7 +79,7 @@ export function resolveJob(config: FlinkConfig, options: JobOptions = {}): Resol
     entryClass: options.entryClass,
     args: options.args ?? [],
     parallelism: options.parallelism ?? (parallelismText === undefined ? undefined : positiveWholeNumber(parallelismText, 'parallelism.default')),
-    savepointPath: options.savepointPath ?? first(config, SAVEPOINT_PATH_KEYS)?.[1],
+    savepointPath: options.savepointPath ?? firstSet(config, SAVEPOINT_PATH_KEYS)?.[1],
     allowNonRestoredState: options.allowNonRestoredState ?? (ignore === undefined ? false : parseFlinkBoolean(ignore[1], ignore[0], false)),
     upgradeMode,
   };
@@ -85,7 +87,8 @@ export function resolveJob(config: FlinkConfig, options: JobOptions = {}): Resol
 
 /**
  * Refuses what the Flink Kubernetes Operator's validator would refuse for an upgrade mode:
- * `last-state` needs high availability, `savepoint` a savepoint directory.
+ * `last-state` needs high availability, both stateful modes a checkpoint directory, `savepoint`
+ * a savepoint directory.
  *
  * @throws ConfigError naming the missing key.
  */
@@ -96,7 +99,13 @@ export function checkUpgradeMode(config: FlinkConfig, mode: UpgradeMode): void {
       hint: 'set high-availability.type=kubernetes and high-availability.storageDir, or use --upgrade-mode savepoint or stateless',
     });
   }
-  if (mode === 'savepoint' && first(config, SAVEPOINT_DIR_KEYS) === undefined) {
+  if (mode !== 'stateless' && firstSet(config, CHECKPOINT_DIR_KEYS) === undefined) {
+    throw new ConfigError(`upgrade mode ${mode} needs a checkpoint directory`, {
+      key: CHECKPOINT_DIR_KEYS[0],
+      hint: `set ${CHECKPOINT_DIR_KEYS[0]} (state.checkpoints.dir before Flink 1.20), as the operator requires for last-state and savepoint`,
+    });
+  }
+  if (mode === 'savepoint' && firstSet(config, SAVEPOINT_DIR_KEYS) === undefined) {
     throw new ConfigError('upgrade mode savepoint needs a savepoint directory', {
       key: SAVEPOINT_DIR_KEYS[0],
       hint: `set ${SAVEPOINT_DIR_KEYS[0]} (state.savepoints.dir before Flink 1.20)`,

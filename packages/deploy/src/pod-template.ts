@@ -5,6 +5,7 @@ import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
 import type { IVolume } from 'kubernetes-models/v1/Volume';
 import type { IVolumeMount } from 'kubernetes-models/v1/VolumeMount';
+import { literalArg } from './container-args.ts';
 import { readMasterEnv, readSecretEnv, readSecretMounts } from './flink-secrets.ts';
 import { FetcherKeys } from './keys.ts';
 import { checkPodStrict } from './validate.ts';
@@ -267,7 +268,7 @@ export function wireFetcher(pod: PodLike, wiring: ArtifactWiring, config: FlinkC
     image,
     imagePullPolicy: options.fetcherImagePullPolicy ?? 'IfNotPresent',
     // The image's entrypoint is `flink-artifacts fetch`; these are its arguments.
-    args: wiring.fetchArgs,
+    args: wiring.fetchArgs.map(literalArg),
     ...withEnv(fetcherEnv(config, main, mounts)),
     resources: options.fetcherResources ?? DEFAULT_FETCHER_RESOURCES,
     securityContext: {

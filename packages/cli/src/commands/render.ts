@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { FlinkKeys, flinkRunAction, formatFlinkList, parseArtifactUri, readArtifactList, type FlinkConfig } from '@flink-artifacts/core';
+import { checkFetchable, FlinkKeys, flinkRunAction, formatFlinkList, parseArtifactUri, readArtifactList, readHttpSettings, readSourcePolicy, type FlinkConfig } from '@flink-artifacts/core';
 import type { ManifestFormat, PodTemplates, RenderOptions } from '@flink-artifacts/deploy';
 import type { Argv, Options } from 'yargs';
 import { ExitCode, exitCodeFor, printError } from '../exit.ts';
@@ -113,9 +113,19 @@ export async function renderOptionsFor(
 
 const emptyRun: FlinkRunCommandLine = { own: [], flinkOptions: [], jobUri: undefined, programArgs: [], separated: false };
 
-/** Every remote artifact of the configuration (job and list), parsed, for the existence check. */
+/**
+ * Every artifact of the configuration (job and list), parsed, for the existence check; the
+ * remote ones checked first against what the fetcher will refuse (plain http, the source
+ * policy), which is a usage error, not a missing object.
+ */
 export function remoteArtifacts(config: FlinkConfig, jobUri: string | undefined): ReturnType<typeof parseArtifactUri>[] {
-  return [...(jobUri === undefined ? [] : [jobUri]), ...readArtifactList(config)].map((raw) => parseArtifactUri(raw));
+  const policy = readSourcePolicy(config);
+  const { rawHttpEnabled } = readHttpSettings(config);
+  return [...(jobUri === undefined ? [] : [jobUri]), ...readArtifactList(config)].map((raw) => {
+    const uri = parseArtifactUri(raw);
+    if (uri.location.scheme !== 'local' && uri.location.scheme !== 'file') checkFetchable(uri, policy, rawHttpEnabled);
+    return uri;
+  });
 }
 
 /** Checks that the remote artifacts exist, saying so on stderr. */
