@@ -32,14 +32,15 @@ const base = async (extra: Record<string, string> = {}) => new Map(Object.entrie
 test('a metadata address is refused before any byte: as a URI, as a DNS answer, as a redirect target', async (t) => {
   const root = await tempDir();
   await writeFixture(join(root, 'x.jar'), 'x');
-  const server = await startHttpServer({ root, redirects: { '/to-name.jar': 'http://latest.metadata.test/x.jar', '/to-ip.jar': 'http://169.254.169.254/x.jar' } });
+  const server = await startHttpServer({ root, redirects: { '/to-name.jar': 'http://latest.metadata.test/x.jar', '/to-ip.jar': 'http://169.254.169.254/x.jar', '/to-mapped.jar': 'http://[::ffff:169.254.169.254]/x.jar' } });
   t.teardown(() => server.stop());
   const blockedBefore = guard.blocked.length;
 
   const literal = await runCli(['fetch', 'https://169.254.169.254/latest/meta-data/x.jar', ...flinkArgs({ 'kubernetes.cluster-id': 'app', 'user.artifacts.base-dir': await tempDir() })]);
   t.is(literal.code, 2, literal.stderr);
   t.regex(literal.stderr, /169\.254\.169\.254 is a link-local or cloud metadata address; refused/);
-  for (const name of ['http://metadata.google.internal/x.jar', 'http://[fd00:ec2::254]/x.jar', 'http://100.100.100.200/x.jar']) {
+  const ipv6Forms = ['http://[::ffff:169.254.169.254]/x.jar', 'http://[::ffff:a9fe:a9fe]/x.jar', 'http://[64:ff9b::a9fe:a9fe]/x.jar', 'http://[::a9fe:a9fe]/x.jar', 'http://[fe80::1]/x.jar'];
+  for (const name of ['http://metadata.google.internal/x.jar', 'http://[fd00:ec2::254]/x.jar', 'http://100.100.100.200/x.jar', ...ipv6Forms]) {
     await t.throwsAsync(fetchArtifacts({ config: await base(), jobUri: name }), { code: 'ERR_SOURCE_REFUSED' }, name);
   }
 
@@ -49,7 +50,7 @@ test('a metadata address is refused before any byte: as a URI, as a DNS answer, 
   t.is(viaDns.report.items[0]?.error?.code, 'ERR_SOURCE_REFUSED');
   t.regex(viaDns.message, /resolved to 169\.254\.169\.254/);
 
-  for (const path of ['/to-name.jar', '/to-ip.jar']) {
+  for (const path of ['/to-name.jar', '/to-ip.jar', '/to-mapped.jar']) {
     const redirected = await t.throwsAsync(fetchArtifacts({ config: await base(), jobUri: `${server.url}${path}`, storage }), { instanceOf: FetchFailedError }, path);
     t.is(redirected.report.items[0]?.error?.code, 'ERR_SOURCE_REFUSED', path);
     t.regex(redirected.message, /link-local or cloud metadata address; refused/, path);

@@ -5,7 +5,7 @@
  * without ranges get one stream.
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import test from 'ava';
@@ -180,4 +180,79 @@ test('a server without ranges (no Accept-Ranges) gets one stream; small objects 
   t.true((await readFile(report.jobJar!)).equals(content));
   t.is(http.requests.filter((r) => r.method === 'GET').length, 2, 'one GET per object');
   t.true(http.requests.every((r) => r.headers.range === undefined));
+});
+
+test('a server that says it serves ranges but answers them with the whole object: one stream, right bytes, no failed ranges', async (t) => {
+  const content = randomContent(12 * MiB);
+  const root = await tempDir();
+  await writeFixture(join(root, 'big.jar'), content);
+  const http = await startHttpServer({ root, ranges: 'ignored' });
+  t.teardown(() => http.stop());
+  const base = await tempDir();
+  const report = await fetchArtifacts({ config: config(base, { 'user.artifacts.raw-http-enabled': 'true' }), jobUri: `${http.url}/big.jar`, policy: { ...fast, maxAttempts: 2 }, ranges });
+  t.true((await readFile(report.jobJar!)).equals(content));
+  const gets = http.requests.filter((r) => r.method === 'GET');
+  t.is(gets.at(-1)!.headers.range, undefined, 'the last read is one stream');
+  t.true(gets.filter((r) => r.headers.range !== undefined).length <= ranges.parallel, 'the first whole answer ends the ranges; none is retried');
+});
+
+test('HTTP: an object replaced while its ranges come is answered whole (If-Range) and fetched again as one stream, never spliced', async (t) => {
+  const v1 = randomContent(24 * MiB);
+  const v2 = randomContent(20 * MiB);
+  const root = await tempDir();
+  await writeFixture(join(root, 'big.jar'), v1);
+  const http = await startHttpServer({ root, bytesPerSecond: 4 * MiB });
+  t.teardown(() => http.stop());
+  let replaced: Promise<void> | undefined;
+  const base = await tempDir();
+  const report = await fetchArtifacts({
+    config: config(base, { 'user.artifacts.raw-http-enabled': 'true' }),
+    jobUri: `${http.url}/big.jar`,
+    policy: fast,
+    ranges: { parallel: 2, rangeBytes: 4 * MiB },
+    onEvent: (event) => {
+      // Replaced as a deployment replaces it: a new file renamed over the old one.
+      if (event.type === 'start' && replaced === undefined) replaced = writeFixture(join(root, 'next.jar'), v2).then(() => rename(join(root, 'next.jar'), join(root, 'big.jar')));
+    },
+  });
+  await replaced;
+  t.true((await readFile(report.jobJar!)).equals(v2), 'the new version, whole');
+  const gets = http.requests.filter((r) => r.method === 'GET');
+  t.true(gets.some((r) => r.headers.range !== undefined && r.headers['if-range'] !== undefined && r.answered === 200), 'a range was answered with the whole new object');
+  t.is(gets.at(-1)!.headers.range, undefined);
+});
+
+test('SIGKILL before any range is complete: the next fetcher continues each range from what its record says was written', async (t) => {
+  const content = randomContent(24 * MiB);
+  const root = await tempDir();
+  await writeFixture(join(root, 'big.jar'), content);
+  // 2 MiB/s per connection: an 8 MiB range takes 4 s.
+  const http = await startHttpServer({ root, bytesPerSecond: 2 * MiB });
+  t.teardown(() => http.stop());
+  const base = await tempDir();
+  const args = ['fetch', `${http.url}/big.jar`, ...flinkArgs({ 'kubernetes.cluster-id': 'rng', 'user.artifacts.base-dir': base, 'user.artifacts.raw-http-enabled': 'true', 'flink-artifacts.fetch.range-size': '8 mb', 'flink-artifacts.fetch.parallel-ranges': '2' })];
+  const stateDir = join(base, 'default', 'rng', '.flink-artifacts');
+  const first = startCli(args);
+  let recorded = 0;
+  let done = 0;
+  const deadline = Date.now() + 30_000;
+  while (recorded < 2 * MiB && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const records = (await readdir(stateDir).catch(() => [] as string[])).filter((name) => name.endsWith('.part.json'));
+    const text = records.length === 0 ? '{}' : await readFile(join(stateDir, records[0]!), 'utf8').catch(() => '{}');
+    const ranges = (JSON.parse(text) as { ranges?: { done: number[]; written?: Record<string, number> } }).ranges;
+    recorded = Object.values(ranges?.written ?? {}).reduce((sum, bytes) => sum + bytes, 0);
+    done = ranges?.done.length ?? 0;
+  }
+  first.child.kill('SIGKILL');
+  await first.result;
+  t.is(done, 0, 'killed before any range was complete');
+  t.true(recorded >= 2 * MiB, `the record says ${recorded} bytes are in`);
+  const servedBefore = http.requests.reduce((sum, r) => sum + r.bytes, 0);
+  await new Promise((resolve) => setTimeout(resolve, 3500));
+  const second = await startCli(args).result;
+  t.is(second.code, 0, second.stderr);
+  t.is(sha256Hex(await readFile(join(base, 'default', 'rng', 'big.jar'))), sha256Hex(content));
+  const servedAfter = http.requests.reduce((sum, r) => sum + r.bytes, 0) - servedBefore;
+  t.true(servedAfter <= content.length - recorded, `the second fetcher got ${servedAfter} bytes; ${recorded} were recorded as in the file`);
 });

@@ -117,3 +117,28 @@ test('a killed fetcher\'s part of an object that changed since is not continued:
   t.is(sha256Hex(await readFile(join(base, 'default', 'changed', 'big.jar'))), sha256Hex(replaced), 'the new version, whole, never spliced');
   t.regex(await readText(join(stateDir, 'big.jar.fetched.json')), /"size": 16777223/);
 });
+
+test('two fetchers start together after one was killed: one continues its part file, the other starts afresh, both get the right bytes', async (t) => {
+  const root = await tempDir();
+  const content = randomContent(24 * MiB);
+  await writeFixture(join(root, 'big.jar'), content);
+  const server = await startHttpServer({ root, bytesPerSecond: 8 * MiB });
+  t.teardown(() => server.stop());
+  const base = await tempDir();
+  const args = ['fetch', `${server.url}/big.jar`, ...flinkArgs({ 'kubernetes.cluster-id': 'race', 'user.artifacts.base-dir': base, 'user.artifacts.raw-http-enabled': 'true', 'flink-artifacts.fetch.parallel-ranges': '1' })];
+  const stateDir = join(base, 'default', 'race', '.flink-artifacts');
+  const run = startCli(args);
+  for (let i = 0; i < 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const parts = (await readdir(stateDir).catch(() => [] as string[])).filter((name) => name.endsWith('.part'));
+    if (parts.length > 0 && (await stat(join(stateDir, parts[0]!))).size >= 4 * MiB) break;
+  }
+  run.child.kill('SIGKILL');
+  await run.result;
+  // Both find the same leftover; only one can take it.
+  const [a, b] = await Promise.all([runCli(args), runCli(args)]);
+  t.is(a.code, 0, a.stderr);
+  t.is(b.code, 0, b.stderr);
+  t.is(sha256Hex(await readFile(join(base, 'default', 'race', 'big.jar'))), sha256Hex(content));
+  t.deepEqual((await readdir(stateDir)).filter((name) => name.endsWith('.part') || name.endsWith('.part.json')), []);
+});

@@ -1,6 +1,7 @@
 import {
   FlinkKeys,
   artifactEntries,
+  artifactIdentity,
   assertNoNameClash,
   destinationIn,
   parseFlinkBoolean,
@@ -69,6 +70,6 @@ export function planUpload(config: FlinkConfig, jobUri?: string): UploadPlan {
   const artifacts = set.artifacts.map(plan);
   // After the upload every entry is fetched into one directory: names must not collide there.
   assertNoNameClash(artifactEntries({ job, artifacts }).map((item) => item.uri));
-  const rewritten = new Map(artifactEntries({ job, artifacts }).map((item) => [item.uri.raw, item.rewritten]));
-  return { target, overwrite, job, artifacts, artifactList: set.listed.map((uri) => rewritten.get(uri.raw)!) };
+  const rewritten = new Map(artifactEntries({ job, artifacts }).map((item) => [artifactIdentity(item.uri), item.rewritten]));
+  return { target, overwrite, job, artifacts, artifactList: set.listed.map((uri) => rewritten.get(artifactIdentity(uri))!) };
 }

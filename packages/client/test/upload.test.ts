@@ -272,6 +272,15 @@ test('two local files with one name clash before anything is uploaded', async (t
   await t.throwsAsync(stat(targetDir), { code: 'ENOENT' });
 });
 
+test('one file spelled two ways (a plain path and local://) is one artifact: uploaded once, both entries rewritten', async (t) => {
+  const dir = await localJars({ 'job.jar': 'job' });
+  const targetDir = join(await tempDir(), 't');
+  const report = await uploadArtifacts({ config: flink({ 'kubernetes.artifacts.local-upload-target': `file://${targetDir}/`, 'user.artifacts.artifact-list': `${dir}/job.jar` }), jobUri: `local://${dir}/job.jar` });
+  t.is(report.items.length, 1);
+  t.is(report.jobUri, `file://${targetDir}/job.jar`);
+  t.deepEqual(report.artifactList, [`file://${targetDir}/job.jar`]);
+});
+
 test('a #sha256 pin on a local artifact is checked before upload and kept in the rewritten URI', async (t) => {
   const src = await localJars({ 'job.jar': 'pinned' });
   const targetDir = join(await tempDir(), 't');

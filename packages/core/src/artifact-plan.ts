@@ -18,8 +18,8 @@ export interface ArtifactEntry {
 /**
  * A job's artifacts as Flink's options give them, read once by every consumer (upload, fetch,
  * deploy): the job jar (JOB_URI or the single entry of `pipeline.jars`) and the list, each URI
- * parsed, with duplicates collapsed. A list entry identical to the job jar, or to an earlier
- * entry, is the same artifact: transferred once.
+ * parsed, with duplicates collapsed. A list entry that names the same artifact as the job jar,
+ * or as an earlier entry ({@link artifactIdentity}), is transferred once.
  */
 export interface ArtifactSet {
   readonly job: ArtifactEntry | undefined;
@@ -38,14 +38,24 @@ export function readArtifactSet(config: FlinkConfig, jobUri?: string): ArtifactS
   const jobText = readJobUri(config, jobUri);
   const job = jobText === undefined ? undefined : { role: 'job' as const, uri: parseArtifactUri(jobText) };
   const listed = readArtifactList(config).map((raw) => parseArtifactUri(raw));
-  const seen = new Set(job === undefined ? [] : [job.uri.raw]);
+  const seen = new Set(job === undefined ? [] : [artifactIdentity(job.uri)]);
   const artifacts: ArtifactEntry[] = [];
   for (const uri of listed) {
-    if (seen.has(uri.raw)) continue;
-    seen.add(uri.raw);
+    const identity = artifactIdentity(uri);
+    if (seen.has(identity)) continue;
+    seen.add(identity);
     artifacts.push({ role: 'artifact', uri });
   }
   return { job, artifacts, listed };
+}
+
+/**
+ * What makes two URIs the same artifact: where they point (after scheme aliases, and a plain
+ * path is `local://`) and the pin, not how they are spelled. `/x/job.jar` and
+ * `local:///x/job.jar`, or `s3a://b/k` and `s3://b/k`, are one artifact, transferred once.
+ */
+export function artifactIdentity(uri: ArtifactUri): string {
+  return `${JSON.stringify(uri.location)}#${uri.sha256 ?? ''}`;
 }
 
 /**

@@ -63,6 +63,11 @@ export interface ReadResult {
   readonly object: RemoteObject;
   /** Offset of the body's first byte in the object: the requested `start`, or 0. */
   readonly start: number;
+  /**
+   * Offset of the body's last byte, where the store said (a Content-Range, or the whole body's
+   * length). A ranged read answered with the whole object from 0 differs from the asked `end`.
+   */
+  readonly end?: number | undefined;
 }
 
 /** The object still has the version given in {@link ReadOptions.unlessVersion}. */

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import type { FlinkConfig } from './config.ts';
 import { ConfigError, FlinkArtifactsError, type FlinkArtifactsErrorOptions } from './errors.ts';
 import { parseFlinkBoolean, parseFlinkList } from './flink-values.ts';
@@ -55,22 +55,31 @@ export const DEFAULT_SOURCE_POLICY: SourcePolicy = { allowedSchemes: undefined, 
 // Host names of cloud metadata services (GCE, AWS's own alias, Azure's, Alibaba's).
 const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata', 'instance-data', 'instance-data.ec2.internal', 'metadata.azure.internal']);
 
+// The addresses refused by default. Node's BlockList also matches an IPv4 rule against the
+// IPv4-mapped IPv6 forms (::ffff:169.254.169.254, ::ffff:a9fe:a9fe, as URL parsing writes it);
+// the v4-compatible (::/96) and NAT64 (64:ff9b::/96) embeddings are listed as their own rules.
+const REFUSED = new BlockList();
+for (const [v4, prefix] of [['169.254.0.0', 16], ['100.100.100.200', 32]] as const) {
+  REFUSED.addSubnet(v4, prefix, 'ipv4');
+  const [a, b, c, d] = v4.split('.').map(Number) as [number, number, number, number];
+  const low = `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  REFUSED.addSubnet(`::${low}`, 96 + prefix, 'ipv6');
+  REFUSED.addSubnet(`64:ff9b::${low}`, 96 + prefix, 'ipv6');
+}
+REFUSED.addSubnet('fe80::', 10, 'ipv6');
+REFUSED.addAddress('fd00:ec2::254', 'ipv6');
+
 /**
  * Link-local addresses (169.254.0.0/16, fe80::/10), where every cloud serves its instance
  * metadata and credentials, and the other well-known metadata addresses (AWS's IPv6
- * fd00:ec2::254, Alibaba's 100.100.100.200), or a metadata host name.
+ * fd00:ec2::254, Alibaba's 100.100.100.200), in any IPv6 form that reaches them, or a
+ * metadata host name.
  */
 export function isMetadataOrLinkLocal(host: string): boolean {
   const name = host.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (METADATA_NAMES.has(name)) return true;
   const version = isIP(name);
-  if (version === 4) return name.startsWith('169.254.') || name === '100.100.100.200';
-  if (version === 6) {
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(name)?.[1];
-    if (mapped !== undefined) return isMetadataOrLinkLocal(mapped);
-    return /^fe[89ab][0-9a-f]?:/.test(name) || name === 'fd00:ec2::254';
-  }
-  return false;
+  return version !== 0 && REFUSED.check(name, version === 4 ? 'ipv4' : 'ipv6');
 }
 
 function hostAllowed(host: string, patterns: readonly string[]): boolean {

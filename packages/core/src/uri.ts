@@ -70,9 +70,14 @@ export function parseArtifactUri(input: string): ArtifactUri {
   if (raw.startsWith('/')) {
     // Taken literally (no percent-encoding), except a trailing #sha256=<64 hex> pin, which
     // means what it means on every other URI rather than becoming part of the file name.
-    const pinned = /#sha256=([0-9a-fA-F]{64})$/.exec(raw);
+    const pinned = /#(sha256=[^/#]*)$/i.exec(raw);
+    const sha256 = pinned === null ? undefined : SHA256_FRAGMENT.exec(pinned[1]!)?.[1];
+    if (pinned !== null && sha256 === undefined) {
+      // As for a URI: a pin that is not one is an error, not part of the file name.
+      throw new InvalidUriError(`unsupported fragment in ${display}`, { hint: 'the only fragment understood is #sha256=<64 hex digits>' });
+    }
     const location: ArtifactLocation = { scheme: 'local', path: pinned === null ? raw : raw.slice(0, pinned.index) };
-    return { raw, display, location, fileName: fileNameOf(location, display), sha256: pinned?.[1]?.toLowerCase() };
+    return { raw, display, location, fileName: fileNameOf(location, display), sha256: sha256?.toLowerCase() };
   }
 
   const schemeMatch = SCHEME_PATTERN.exec(raw);

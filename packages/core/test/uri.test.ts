@@ -1,5 +1,5 @@
 import test from 'ava';
-import { InvalidUriError, UnsafePathError, UnsupportedSchemeError, parseArtifactUri, redactUri } from '../src/index.ts';
+import { InvalidUriError, UnsafePathError, UnsupportedSchemeError, artifactIdentity, parseArtifactUri, readArtifactSet, redactUri } from '../src/index.ts';
 
 test('s3 and its Flink aliases parse to bucket and key, file name is the last key segment', (t) => {
   for (const scheme of ['s3', 's3a', 's3p', 'S3']) {
@@ -42,6 +42,17 @@ test('#sha256 fragment is parsed and removed from the location', (t) => {
 test('other fragments and short digests are refused', (t) => {
   t.throws(() => parseArtifactUri('https://h/x.jar#md5=abc'), { instanceOf: InvalidUriError });
   t.throws(() => parseArtifactUri('https://h/x.jar#sha256=abc'), { instanceOf: InvalidUriError });
+  // A plain path: the same rule, not a file named "x.jar#sha256=abc".
+  t.throws(() => parseArtifactUri('/opt/x.jar#sha256=abc'), { instanceOf: InvalidUriError, message: /unsupported fragment/ });
+  t.throws(() => parseArtifactUri(`/opt/x.jar#SHA256=${'a'.repeat(64)}`), { instanceOf: InvalidUriError });
+  t.is(parseArtifactUri(`/opt/x.jar#sha256=${'a'.repeat(64)}`).location.path, '/opt/x.jar');
+});
+
+test('one artifact however it is spelled: a plain path and local://, s3a:// and s3://, are transferred once', (t) => {
+  const set = readArtifactSet(new Map([['user.artifacts.artifact-list', '/x/job.jar;s3a://b/udf.jar;s3://b/udf.jar;local:///x/other.jar']]), 'local:///x/job.jar');
+  t.deepEqual(set.artifacts.map((a) => a.uri.raw), ['s3a://b/udf.jar', 'local:///x/other.jar']);
+  t.is(set.listed.length, 4, 'the list as given, for rewriting it');
+  t.not(artifactIdentity(parseArtifactUri('/x/job.jar')), artifactIdentity(parseArtifactUri(`/x/job.jar#sha256=${'a'.repeat(64)}`)), 'a pin makes another request');
 });
 
 test('unknown schemes name the scheme and the supported ones', (t) => {

@@ -229,10 +229,12 @@ async function fetchOne(item: PlannedArtifact, context: TransferContext, shared:
     const openRange = async (start: number, end: number, signal: AbortSignal): Promise<Readable> => {
       const response = await context.timed((requestSignal) => driver.read(uri, { signal: AbortSignal.any([requestSignal, signal]), start, end, ifMatch: version }));
       if (response.notModified) throw new TransferError(`${uri.display}: unexpected "not modified" to a ranged read`, { retryable: true });
-      if (response.start !== start) {
+      if (response.start !== start || (response.end !== undefined && response.end !== end)) {
         response.body.destroy();
+        // Not a range's failure that a retry of the range mends: the whole object starts over,
+        // as one stream (fetchRanges forgets the ranges on ObjectChangedError).
         rangesRefused = true;
-        throw new TransferError(`${uri.display}: the server answered a range request with the whole object; fetching it as one stream`, { retryable: true });
+        throw new ObjectChangedError(`${uri.display}: the server answered a range request with the whole object (it changed, or it serves no ranges); fetching it again as one stream`);
       }
       return response.body;
     };

@@ -22,6 +22,26 @@ import { removeFile } from './remove-file.ts';
 import { stateName } from './state-names.ts';
 
 const PART_SUFFIX = '.part';
+/** How often a ranged transfer records the progress of its ranges in flight. */
+const RECORD_INTERVAL_MS = 1000;
+
+/**
+ * The ranges a killed fetcher recorded, as far as they make sense for an object of `size`
+ * bytes: a record is only a hint, and a range it misstates is fetched again whole.
+ */
+function restoredRanges(recorded: NonNullable<PartRecord['ranges']>, size: number): RangeProgress {
+  const { rangeBytes } = recorded;
+  const count = Math.ceil(size / rangeBytes);
+  const validIndex = (index: number): boolean => Number.isSafeInteger(index) && index >= 0 && index < count;
+  const done = new Set(recorded.done.filter(validIndex));
+  const written = new Map<number, number>();
+  for (const [key, bytes] of Object.entries(recorded.written ?? {})) {
+    const index = Number(key);
+    const length = Math.min(size, (index + 1) * rangeBytes) - index * rangeBytes;
+    if (validIndex(index) && !done.has(index) && Number.isSafeInteger(bytes) && bytes > 0 && bytes < length) written.set(index, bytes);
+  }
+  return { rangeBytes, done, written, hashed: 0 };
+}
 
 /** What the finished file must match, fixed by the first response of a transfer. */
 export interface Expectations {
@@ -72,8 +92,12 @@ export interface PartRecord extends Expectations {
   readonly uri: string;
   /** The boot the bytes were written in: after a reboot, unsynced bytes may be holes. */
   readonly bootId: string | undefined;
-  /** A transfer in parallel ranges: the range size and the ranges wholly written. */
-  readonly ranges?: { readonly rangeBytes: number; readonly done: readonly number[] } | undefined;
+  /**
+   * A transfer in parallel ranges: the range size, the ranges wholly written, and the bytes
+   * written from the start of each range in flight (by index; saved every second, so at most
+   * a second's worth is fetched again after a kill).
+   */
+  readonly ranges?: { readonly rangeBytes: number; readonly done: readonly number[]; readonly written?: Readonly<Record<string, number>> } | undefined;
 }
 
 /** The part file of an artifact's file name for an owner: `<name>.<owner>.part` (`<name>` as {@link stateName} gives it). */
@@ -128,22 +152,38 @@ export class PartialDownload {
   /**
    * Continues the part file a killed fetcher left (moved under this one's name): its bytes
    * count, its record says which version they belong to, and the next read asks for the rest.
+   *
+   * @returns false when there is nothing to continue (another fetcher took the part first, or
+   *   its record is unusable): the download starts from nothing.
    */
-  async adopt(part: string, record: PartRecord): Promise<void> {
-    await rename(part, this.tmp);
+  async adopt(part: string, record: PartRecord): Promise<boolean> {
+    const ranges = record.ranges;
+    const rangesUsable = ranges === undefined || (record.size !== undefined && Number.isSafeInteger(ranges.rangeBytes) && ranges.rangeBytes > 0 && Array.isArray(ranges.done));
+    try {
+      await rename(part, this.tmp);
+    } catch (error) {
+      // Another fetcher sharing the directory took it first: this one starts afresh.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw fileSystemError(error, part, 'write');
+    }
     await removeFile(partRecordPath(part));
     this.#written = true;
+    if (!rangesUsable) {
+      await this.reset();
+      return false;
+    }
     this.#expect = { size: record.size, stored: record.stored, pinnedSha256: record.pinnedSha256, version: record.version };
-    if (record.ranges !== undefined && record.size !== undefined) {
+    if (ranges !== undefined && record.size !== undefined) {
       // A ranged transfer: the file has its full length, holes included; its record says which
       // ranges are in. Those are kept, the rest fetched again.
-      this.#ranges = { rangeBytes: record.ranges.rangeBytes, done: new Set(record.ranges.done), written: new Map(), hashed: 0 };
+      this.#ranges = restoredRanges(ranges, record.size);
       this.#bytes = 0;
     } else {
       this.#bytes = (await stat(this.tmp)).size;
     }
     this.#job = undefined;
     await this.#saveRecord();
+    return true;
   }
 
   /** Record writes, one after another: ranges finishing together must not interleave them. */
@@ -163,7 +203,9 @@ export class PartialDownload {
       ...expect,
       uri: this.#uriKey,
       bootId: await currentBootId(),
-      ...(ranges === undefined ? {} : { ranges: { rangeBytes: ranges.rangeBytes, done: [...ranges.done].sort((a, b) => a - b) } }),
+      ...(ranges === undefined
+        ? {}
+        : { ranges: { rangeBytes: ranges.rangeBytes, done: [...ranges.done].sort((a, b) => a - b), written: Object.fromEntries(ranges.written) } }),
     };
     // Whole or not at all (a fetcher killed mid-write, or one reading it, never sees half).
     const tmp = `${this.#record}.${process.pid}.tmp`;
@@ -245,6 +287,9 @@ export class PartialDownload {
     const handle = await open(this.tmp, 'r+').catch((error: unknown) => {
       throw fileSystemError(error, `${this.#display} to ${this.#target}`, 'write');
     });
+    // What the ranges in flight have written, for a fetcher that continues after a kill.
+    const saving = setInterval(() => void this.#saveRecord().catch(() => undefined), RECORD_INTERVAL_MS);
+    saving.unref();
     try {
       await fillRanges(handle, expect.size, ranges, this.#job, openRange, {
         parallel: options.parallel,
@@ -260,6 +305,7 @@ export class PartialDownload {
     } catch (error) {
       throw this.#failure(error, options.signal);
     } finally {
+      clearInterval(saving);
       await handle.close();
     }
   }
@@ -387,7 +433,14 @@ export class PartialDownload {
     // The write stream's errors name our temporary file; anything else came from the network.
     // Named by what the user asked for (the URI and where it goes), not by our temporary file.
     if (errno.path === this.tmp || errno.code === 'ENOSPC' || errno.code === 'EDQUOT' || errno.code === 'EROFS') return fileSystemError(error, `${display} to ${this.#target}`, 'write');
-    const message = error instanceof Error ? error.message || errno.code || error.name : String(error);
-    return new TransferError(`${display}: transfer failed: ${message}`, { cause: error, retryable: true });
+    return new TransferError(`${display}: transfer failed: ${networkFailure(error)}`, { cause: error, retryable: true });
   }
+}
+
+/** A network error in words: Node says "aborted" for a body the server cut short. */
+function networkFailure(error: unknown): string {
+  const errno = error as NodeJS.ErrnoException;
+  if (errno.code === 'ECONNRESET') return 'the server reset the connection';
+  if (errno.code === 'ERR_STREAM_PREMATURE_CLOSE' || errno.message === 'aborted') return 'the connection closed before the whole body arrived';
+  return error instanceof Error ? error.message || errno.code || error.name : String(error);
 }

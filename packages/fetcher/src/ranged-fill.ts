@@ -77,7 +77,7 @@ export async function fillRanges(
     if (start > end) return;
     const body = await openRange(start, end, signal);
     let received = 0;
-    const writer = new PositionalWriter(handle, start, options.writeBufferBytes, (bytes) => {
+    const writer = new PositionalWriter(handle, start, end + 1, options.writeBufferBytes, (bytes) => {
       received += bytes;
       written.set(index, already + received);
       follower.wake();
@@ -108,6 +108,8 @@ export async function fillRanges(
               changed = error;
               throw new TransferError(error.message, { cause: error, retryable: false });
             }
+            // Stopped because another range failed: nothing of this range's to retry or report.
+            if (stop.signal.aborted) throw new TransferError('stopped: another range failed', { cause: error, retryable: false });
             throw error;
           }),
         );
@@ -217,17 +219,28 @@ class HashFollower {
 class PositionalWriter extends Writable {
   readonly #handle: FileHandle;
   #position: number;
+  /** Offset past the range's last byte: a body that runs beyond it is not this range. */
+  readonly #limit: number;
   readonly #onWritten: (bytes: number) => void;
 
-  constructor(handle: FileHandle, position: number, highWaterMark: number, onWritten: (bytes: number) => void) {
+  constructor(handle: FileHandle, position: number, limit: number, highWaterMark: number, onWritten: (bytes: number) => void) {
     super({ highWaterMark });
     this.#handle = handle;
     this.#position = position;
+    this.#limit = limit;
     this.#onWritten = onWritten;
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    this.#writeAll(chunks.map(({ chunk }) => chunk)).then(() => callback(), callback);
+    const buffers = chunks.map(({ chunk }) => chunk);
+    const bytes = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    if (this.#position + bytes > this.#limit) {
+      // More than the range asked for (a server that answered with something else): nothing of
+      // it is written, and the object starts over.
+      callback(new ObjectChangedError(`a range ending at byte ${this.#limit - 1} got a longer body: the server did not serve the range asked for`));
+      return;
+    }
+    this.#writeAll(buffers).then(() => callback(), callback);
   }
 
   /** pwritev may write less than asked (a signal, a nearly full disk): the rest follows. */

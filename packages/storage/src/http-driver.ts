@@ -212,14 +212,18 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
           stream.destroy();
           throw new ObjectChangedError(`${ref.display} changed since the transfer began (${served === undefined ? 'the range came without a validator' : 'the range is of another version'})`);
         }
-        const total = /\/(\d+)$/.exec(response.headers['content-range'] ?? '')?.[1];
-        return { notModified: false, body: bodyOf(response, stream), object: { size: total === undefined ? undefined : Number(total), checksums: {}, version: readOptions.ifMatch }, start };
+        const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers['content-range'] ?? '');
+        const total = range?.[3] === undefined || range[3] === '*' ? undefined : Number(range[3]);
+        const end = range?.[2] === undefined ? undefined : Number(range[2]);
+        return { notModified: false, body: bodyOf(response, stream), object: { size: total, checksums: {}, version: readOptions.ifMatch }, start, end };
       }
       if (response.statusCode !== 200) {
         stream.destroy();
         throw statusError(response, ref.display);
       }
-      return { notModified: false, body: bodyOf(response, stream), object: describeResponse(response.headers), start: 0 };
+      // The whole object, also when a range was asked for (changed version, or no range support).
+      const object = describeResponse(response.headers);
+      return { notModified: false, body: bodyOf(response, stream), object, start: 0, end: object.size === undefined ? undefined : object.size - 1 };
     },
 
     async close() {

@@ -33,15 +33,21 @@ export interface HttpServerOptions {
   tamper?: Record<string, Buffer>;
   /** Serve ranges whatever If-Range says, as some servers and proxies do. @default false (honour it, as nginx does) */
   ignoreIfRange?: boolean;
-  /** Serve ranges at all (and say so with Accept-Ranges). @default true */
-  ranges?: boolean;
+  /**
+   * Serve ranges at all (and say so with Accept-Ranges). `'ignored'`: say so, but answer every
+   * range with the whole object (200), as some servers and proxies do. @default true
+   */
+  ranges?: boolean | 'ignored';
 }
 
 export interface RecordedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  /** The status of a response sent whole; 0 while it is in flight or when it was cut. */
   status: number;
+  /** The status line sent, also for a response the client cut short; 0 before the headers. */
+  answered: number;
   /** Body bytes the server wrote for this request: what a client was really sent. */
   bytes: number;
 }
@@ -60,9 +66,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   let inFlight = 0;
   let maxInFlight = 0;
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const record: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, status: 0, bytes: 0 };
+    const record: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, status: 0, answered: 0, bytes: 0 };
     requests.push(record);
     res.on('finish', () => (record.status = res.statusCode));
+    res.on('close', () => (record.answered = res.headersSent ? res.statusCode : 0));
     if (req.method === 'GET') {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
@@ -153,7 +160,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, options: HttpSer
   // by a strong ETag or the exact Last-Modified date; otherwise the whole of the new one.
   const ifRange = [req.headers['if-range']].flat()[0];
   const rangeStillValid = ifRange === undefined || options.ignoreIfRange === true || (ifRange.startsWith('"') ? ifRange === etag : ifRange === lastModified);
-  const range = rangeStillValid && options.ranges !== false ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') : null;
+  const range = rangeStillValid && (options.ranges ?? true) === true ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') : null;
   if (range) {
     start = Number(range[1]);
     end = range[2] ? Math.min(Number(range[2]), end) : end;
