@@ -64,10 +64,12 @@ test('fetch and upload reports share one vocabulary; after a partial failure the
   const uploadReport = JSON.parse(uploaded.stdout) as Record<string, unknown>;
   t.like(uploadReport, { uploaded: 1, skipped: 0, passed: 1, dryRun: false });
   t.deepEqual(
-    (uploadReport.failed as { uri: string; code: string }[]).map((f) => [f.uri, f.code]),
-    [[`file://${target}/udf.jar`, 'ERR_TARGET_EXISTS']],
+    (uploadReport.failed as { uri: string; source: string; code: string }[]).map((f) => [f.uri, f.source, f.code]),
+    [[`file://${target}/udf.jar`, `${root}/src/udf.jar`, 'ERR_TARGET_EXISTS']],
   );
   t.deepEqual((uploadReport.items as { status: string }[]).map((i) => i.status), ['uploaded', 'failed', 'passed']);
+  t.deepEqual(uploadReport.artifactList, ['https://repo.example.com/lib.jar'], 'a URI that names nothing of ours is not listed');
+  t.is(uploadReport.jobUri, `file://${target}/job.jar`);
   // The same keys where the commands mean the same: counts, bytes, failed, items.
   for (const report of [fetchReport, uploadReport]) {
     t.is(typeof report.bytes, 'number');

@@ -6,7 +6,8 @@
  * characters, and what an interrupted upload reports.
  */
 import { execFile } from 'node:child_process';
-import { lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -101,20 +102,26 @@ test('credentials in every URI spelling, endpoints, fragments, echoed headers an
   const server = createServer((socket) => {
     socket.once('data', (request) => {
       const value = /x-token: (.*)\r\n/i.exec(request.toString('latin1'))?.[1] ?? '';
-      socket.end(`HTTP/1.1 403 Forbidden for ${value}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+      // And the token of a Bearer header alone, without its scheme word.
+      const token = /authorization: bearer (.*)\r\n/i.exec(request.toString('latin1'))?.[1] ?? '';
+      socket.end(`HTTP/1.1 403 Forbidden for ${value} (token ${token})\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const port = (server.address() as AddressInfo).port;
   for (const mode of [[], ['--json']]) {
-    runs.push(await runCli(['fetch', `http://127.0.0.1:${port}/x.jar`, ...(await base({ 'user.artifacts.raw-http-enabled': 'true', 'user.artifacts.http-headers': `X-Token:${echoed}` })), ...mode]));
+    const headers = `X-Token:${echoed},Authorization:Bearer ${marker('bearer')}`;
+    runs.push(await runCli(['fetch', `http://127.0.0.1:${port}/x.jar`, ...(await base({ 'user.artifacts.raw-http-enabled': 'true', 'user.artifacts.http-headers': headers })), ...mode]));
   }
   // -D typos: the value after ':' or a space is never echoed, whatever the command.
   for (const command of ['fetch', 'upload', 'render']) {
     runs.push(await runCli([command, `-Ds3.secret-key:${marker('colon')}`, 's3://b/j.jar', '--json']));
     runs.push(await runCli([command, `-Ds3.secret-key ${marker('space')}`, 's3://b/j.jar']));
     runs.push(await runCli([command, `-Ds3.secret-key= ${marker('lead')}`, '-Dkubernetes.cluster-id=sec', 's3://b/j.jar', '--json']));
+    // The same stray space, split by the shell into two words: the second is the secret.
+    runs.push(await runCli([command, '-Ds3.secret-key=', marker('twoword'), '-Dkubernetes.cluster-id=sec', 's3://b/j.jar', '--json']));
+    runs.push(await runCli([command, '-Ds3.secret-key=', marker('twoword'), '-Dkubernetes.cluster-id=sec']));
   }
   for (const run of runs) {
     t.not(run.code, 0);
@@ -124,7 +131,7 @@ test('credentials in every URI spelling, endpoints, fragments, echoed headers an
   }
   // The errors still say what is wrong.
   t.regex(runs[0]!.stderr, /https:\/\*\*\*@127\.0\.0\.1:9\/x\.jar/);
-  t.regex(printed(runs.at(-9)!), /-D expects key=value, got \\?"s3\.secret-key:\*\*\*\\?"/);
+  t.regex(printed(runs.at(-15)!), /-D expects key=value, got \\?"s3\.secret-key:\*\*\*\\?"/);
 });
 
 test('masking never corrupts output: a short access key does not garble messages; manifests are data, the same on stdout and in -o; secret-bearing options are warned about', async (t) => {
@@ -184,6 +191,23 @@ test('a FIFO where a file is expected is refused at once, on fetch and upload: t
   const pinned = await bounded(['fetch', `local://${fifo}#sha256=${'a'.repeat(64)}`, ...(await base())]);
   t.is(pinned.signal, null, 'ended by itself');
   t.not(pinned.code, 0);
+
+  // Files we read whole ourselves: Flink's config file, the CA bundle, a pod template.
+  const confDir = join(dir, 'conf');
+  await mkdir(confDir);
+  await exec('mkfifo', [join(confDir, 'config.yaml')]);
+  const cases: [string[], RegExp][] = [
+    [['fetch', '--conf-dir', confDir, 'https://h/j.jar', ...(await base())], /config\.yaml: not a regular file \(a FIFO\)/],
+    [['fetch', 'https://h/j.jar', ...(await base({ 'flink-artifacts.tls.ca-file': fifo }))], /ca-file .*job\.jar: not a regular file \(a FIFO\)/],
+    [['render', '-Dkubernetes.cluster-id=sec', '--fetcher-image', 'r/f:1', `-Dkubernetes.pod-template-file.jobmanager=${fifo}`, 's3://b/j.jar'], /job\.jar .*not a regular file \(a FIFO\)/],
+    [['fetch', 'https://h/j.jar', ...(await base({ 'flink-artifacts.tls.ca-file': '/dev/zero' }))], /not a regular file \(a device\)/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await bounded(args);
+    t.is(result.signal, null, `${args.join(' ')}: ended by itself`);
+    t.is(result.code, 2, result.stderr);
+    t.regex(result.stderr, message);
+  }
 });
 
 test('a planted .flink-artifacts symlink is refused: nothing written or deleted where it points', async (t) => {
@@ -204,11 +228,49 @@ test('a planted .flink-artifacts symlink is refused: nothing written or deleted 
   t.deepEqual(await listFiles(clusterDir), [], 'nothing fetched through it');
 });
 
+test('links planted inside the state directory are not followed: an owners link is refused, a part file that is a link is not continued', async (t) => {
+  const root = await tempDir();
+  const source = join(root, 'src');
+  await writeFixture(join(source, 'job.jar'), 'the job');
+  const victim = join(root, 'victim');
+  await writeFixture(join(victim, 'important.txt'), 'keep me');
+  await writeFixture(join(victim, '0123456789ab'), 'named like an owner id');
+  const baseDir = join(root, 'artifacts');
+  const args = ['fetch', `file://${source}/job.jar`, '-Dkubernetes.cluster-id=sec', `-Duser.artifacts.base-dir=${baseDir}`];
+  t.is((await runCli(args)).code, 0);
+  const stateDir = join(baseDir, 'default', 'sec', '.flink-artifacts');
+
+  // owners/ replaced by a link: the sweep of gone fetchers' heartbeats would empty the victim.
+  await rm(join(stateDir, 'owners'), { recursive: true, force: true });
+  await symlink(victim, join(stateDir, 'owners'));
+  const refused = await runCli(args);
+  t.is(refused.code, 2, refused.stderr);
+  t.regex(refused.stderr, /owners is a symbolic link: refusing/);
+  t.deepEqual((await readdir(victim)).sort(), ['0123456789ab', 'important.txt']);
+
+  // A "gone fetcher's part file" that is a link to the victim's file, with a matching record.
+  await rm(join(stateDir, 'owners'));
+  await rm(join(baseDir, 'default', 'sec', 'job.jar'));
+  const big = randomContent(3 * MiB);
+  await writeFixture(join(source, 'job.jar'), big);
+  await symlink(join(victim, 'important.txt'), join(stateDir, 'job.jar.fedcba987654.part'));
+  const uriKey = createHash('sha256').update(`file://${source}/job.jar`).digest('hex');
+  const bootId = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  await writeFile(join(stateDir, 'job.jar.fedcba987654.part.json'), JSON.stringify({ size: big.length, stored: {}, version: 'v', uri: uriKey, bootId }));
+  const fetched = await runCli(args);
+  t.is(fetched.code, 0, fetched.stderr);
+  t.is(await readFile(join(victim, 'important.txt'), 'utf8'), 'keep me', 'nothing written through the link');
+  t.true((await readFile(join(baseDir, 'default', 'sec', 'job.jar'))).equals(big));
+  t.false((await lstat(join(baseDir, 'default', 'sec', 'job.jar'))).isSymbolicLink());
+});
+
 test('a pod template must be a Pod: a Flink config file, a passwd-like file and a ConfigMap are refused (exit 2) naming the file, copying nothing', async (t) => {
   const dir = await tempDir();
   const files = {
     'config.yaml': 's3.secret-key: marker-template-secret-31d4\nkubernetes.cluster-id: x\n',
     passwd: 'root:x:0:0:marker-passwd-77e1:/root:/bin/bash\n',
+    // A shadow-like line ends in ":": YAML reads a mapping with the whole line as its key.
+    shadow: 'root:$6$marker-shadow-5a9f$hash:20228:0:99999:7:::\n',
     'configmap.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: marker-cm-0c2b\n',
   };
   for (const [name, text] of Object.entries(files)) {
@@ -221,8 +283,9 @@ test('a pod template must be a Pod: a Flink config file, a passwd-like file and 
   }
 });
 
-test('values YAML 1.1 readers would take for booleans, numbers or merge keys are quoted: both 1.1 and 1.2 read the strings given', async (t) => {
-  const tricky = { ENABLE_X: 'yes', OFF_FLAG: 'off', Y: 'y', NO_FLAG: 'NO', BIG: '1_000', OCTAL: '010', SEXA: '1:20', DATE: '2001-12-14', TILDE: '~' };
+test('values YAML 1.1 or 1.2 readers would take for booleans, numbers or merge keys are quoted: both read the strings given', async (t) => {
+  // And the forms of YAML 1.2 (the yaml package, Go's yaml.v3): 0o17, .nan, 1e3.
+  const tricky = { ENABLE_X: 'yes', OFF_FLAG: 'off', Y: 'y', NO_FLAG: 'NO', BIG: '1_000', OCTAL: '010', SEXA: '1:20', DATE: '2001-12-14', TILDE: '~', OCTAL12: '0o17', NAN: '.nan', EXP: '1e3' };
   const result = await runCli([
     'render',
     '--format',
@@ -234,6 +297,7 @@ test('values YAML 1.1 readers would take for booleans, numbers or merge keys are
     '-D<<=merge-me',
     '-Dy=on',
     '-DN=n',
+    '-D0o5=key',
     's3://b/j.jar',
   ]);
   t.is(result.code, 0, result.stderr);
@@ -244,6 +308,7 @@ test('values YAML 1.1 readers would take for booleans, numbers or merge keys are
     t.is(config['<<'], 'merge-me', version);
     t.is(config.y, 'on', version);
     t.is(config.N, 'n', version);
+    t.is(config['0o5'], 'key', version);
   }
   // kubectl's reader is 1.1: `kubectl create --dry-run=client` is not installed here, so the
   // check is the 1.1 parse above, merge keys honoured.

@@ -1,5 +1,5 @@
 import yargs, { type Arguments } from 'yargs';
-import { normalizeArgv } from './argv.ts';
+import { normalizeArgv, strayArgvSecrets } from './argv.ts';
 import { fetchCommand, runFetch, type FetchArgs } from './commands/fetch.ts';
 import { RENDER_OWN_OPTIONS, renderCommand, runRender, type RenderArgs } from './commands/render.ts';
 import { RUN_APPLICATION_OWN_OPTIONS, runApplicationCommand, runRunApplication, type RunApplicationArgs } from './commands/run-application.ts';
@@ -95,7 +95,7 @@ function asksForJson(argv: readonly string[]): boolean {
  * @returns the exit code: 0 ok, 1 runtime failure, 2 usage or config error, 130/143 on signals.
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const secrets: string[] = [];
+  const secrets: string[] = strayArgvSecrets(argv);
   const safeIo: CliIo = {
     ...io,
     dataOut: io.dataOut ?? io.stdout,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { FlinkArtifactsError, TemplateError, UsageError, readString, type FlinkConfig } from '@flink-artifacts/core';
+import { FlinkArtifactsError, TemplateError, UsageError, readRegularTextFile, readString, type FlinkConfig } from '@flink-artifacts/core';
 import type { PodTemplates, PodTemplateSource } from '@flink-artifacts/deploy';
 import { Document, Scalar, parseAllDocuments, visit } from 'yaml';
 
@@ -32,7 +32,7 @@ export async function readPodTemplates(config: FlinkConfig, cwd: string, roles: 
 async function readPodTemplate(path: string, key: string): Promise<PodTemplateSource> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularTextFile(path);
   } catch (error) {
     throw new TemplateError(`cannot read the pod template ${path} (${key}): ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
   }
@@ -64,10 +64,19 @@ export function toYaml(manifest: unknown): string {
   });
   visit(document, {
     Scalar(_, node) {
-      if (node.value === '<<' || node.value === '=') node.type = Scalar.QUOTE_DOUBLE;
+      if (typeof node.value !== 'string') return;
+      // YAML 1.2 readers (the yaml package, Go's yaml.v3) have forms of their own: 0o17 is 15.
+      if (node.value === '<<' || node.value === '=' || !readsAsItselfIn12(node.value)) node.type = Scalar.QUOTE_DOUBLE;
     },
   });
   return document.toString({ lineWidth: 0 });
+}
+
+// Plain scalars a YAML 1.2 core-schema reader takes for something other than the string.
+const YAML12_NOT_STRING = /^(?:~|null|Null|NULL|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
+
+function readsAsItselfIn12(text: string): boolean {
+  return text !== '' && !YAML12_NOT_STRING.test(text);
 }
 
 /** Could not write an output file the user named. Runtime kind (exit 1) unless the path is wrong. */

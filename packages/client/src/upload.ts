@@ -60,9 +60,9 @@ export interface UploadItemResult {
 
 /** What an upload did (or, with `dryRun`, would do). */
 export interface UploadReport {
-  /** The rewritten job URI (for `pipeline.jars`), or null when no job jar was given. Exact, not masked: it is meant to be used. */
+  /** The rewritten job URI (for `pipeline.jars`), or null when no job jar was given or it failed. Exact, not masked: it is meant to be used. */
   readonly jobUri: string | null;
-  /** The rewritten `user.artifacts.artifact-list`, in order. Exact, not masked. */
+  /** The rewritten `user.artifacts.artifact-list`, in order, without entries that failed. Exact, not masked. */
   readonly artifactList: string[];
   /** How many objects were written. Which ones: `items` (status `uploaded`). */
   readonly uploaded: number;
@@ -151,9 +151,11 @@ export async function uploadArtifacts(options: UploadOptions): Promise<UploadRep
       { concurrency, policy, signal: options.signal, onEvent: options.onEvent, abortedMessage: 'upload aborted' },
     );
     const count = (status: UploadItemResult['status']): number => results.filter((r) => r.status === status).length;
+    // Only URIs that name something: a failed upload's destination was never written.
+    const failedUris = new Set(items.filter((_, i) => results[i]!.status === 'failed').map((item) => item.rewritten));
     const report: UploadReport = {
-      jobUri: plan.job?.rewritten ?? null,
-      artifactList: [...plan.artifactList],
+      jobUri: plan.job === undefined || failedUris.has(plan.job.rewritten) ? null : plan.job.rewritten,
+      artifactList: plan.artifactList.filter((uri) => !failedUris.has(uri)),
       uploaded: count('uploaded'),
       skipped: count('skipped'),
       passed: count('passed'),

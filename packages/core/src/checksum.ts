@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants, createReadStream, openSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 
 /** Checksum algorithms a store may state and we can verify. */
@@ -61,6 +62,29 @@ export function openForReading(path: string, options: { highWaterMark?: number; 
     });
   }
   return createReadStream(path, { ...options, fd });
+}
+
+/**
+ * The text of a small regular file we read whole (Flink's config file, a CA bundle, a pod
+ * template). Opened without blocking and checked before reading, so that a FIFO put there
+ * does not hang the process (and SIGTERM with it) and a device is not read without end.
+ *
+ * @throws the open's error (ENOENT, EACCES...), or an Error without a code whose message
+ *   says what the path is instead: "not a regular file (a FIFO)", "larger than ...".
+ */
+export async function readRegularTextFile(path: string, maxBytes = 16 * 1024 * 1024): Promise<string> {
+  const handle = await openFile(path, READ_NONBLOCKING);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      const kind = info.isFIFO() ? 'a FIFO' : info.isDirectory() ? 'a directory' : info.isSocket() ? 'a socket' : 'a device';
+      throw new Error(`not a regular file (${kind})`);
+    }
+    if (info.size > maxBytes) throw new Error(`larger than ${maxBytes} bytes (${info.size})`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function hashFile(path: string, algorithms: Iterable<ChecksumAlgorithm>): Promise<Checksums> {

@@ -1,4 +1,5 @@
 import type { FlinkConfig } from './config.ts';
+import { checkEndpoint } from './endpoint.ts';
 import { ConfigError } from './errors.ts';
 import { readString, type S3Settings } from './options.ts';
 
@@ -60,10 +61,8 @@ export function readAzureSettings(config: FlinkConfig, env: Readonly<Record<stri
     const fixed = ACCOUNT_SAS.exec(key);
     if (fixed !== null) accountSas[fixed[1]!] = value.replace(/^\?/, '');
   }
-  const endpoint = readString(config, AzureKeys.endpoint);
-  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) {
-    throw new ConfigError(`${AzureKeys.endpoint} must be an http(s) URL, got ${JSON.stringify(endpoint)}`, { key: AzureKeys.endpoint });
-  }
+  const given = readString(config, AzureKeys.endpoint);
+  const endpoint = given === undefined ? undefined : checkEndpoint(given, AzureKeys.endpoint, { bare: false });
   return {
     accountKeys,
     envAccountKey: env[AZURE_ENV.accountKey] || undefined,
@@ -100,7 +99,8 @@ const OSS_NATIVE_HOST = /^(s3\.)?oss-([a-z0-9-]+?)(-internal)?\.aliyuncs\.com$/;
  * @throws ConfigError when only one of the key id and secret is set.
  */
 export function readOssSettings(config: FlinkConfig, env: Readonly<Record<string, string | undefined>> = process.env): S3Settings {
-  const configured = readString(config, OssKeys.endpoint);
+  const given = readString(config, OssKeys.endpoint);
+  const configured = given === undefined ? undefined : checkEndpoint(given, OssKeys.endpoint, { bare: true });
   let accessKey = readString(config, OssKeys.accessKeyId);
   let secretKey = readString(config, OssKeys.accessKeySecret);
   if ((accessKey === undefined) !== (secretKey === undefined)) {

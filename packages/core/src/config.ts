@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { readRegularTextFile } from './checksum.ts';
 import { join } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from './errors.ts';
@@ -88,7 +89,7 @@ export async function loadFlinkConfigDir(confDir: string, version?: FlinkVersion
     const path = join(confDir, name);
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await readRegularTextFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`, { cause: error });

@@ -19,3 +19,4 @@ export * from './source-policy.ts';
 export * from './cloud-settings.ts';
 export * from './option-keys.ts';
 export * from './range-policy.ts';
+export * from './endpoint.ts';

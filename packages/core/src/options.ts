@@ -1,5 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { FlinkConfig } from './config.ts';
+import { checkEndpoint } from './endpoint.ts';
 import { ConfigError } from './errors.ts';
 import { parseFlinkBoolean, parseFlinkList, parseHttpHeaders } from './flink-values.ts';
 import { ASSUMED_FLINK_VERSION, type FlinkVersion } from './flink-version.ts';
@@ -159,8 +160,9 @@ export function readS3Settings(config: FlinkConfig): S3Settings {
       hint: 'with neither, the AWS SDK default credential chain is used',
     });
   }
+  const endpoint = firstSet(config, S3_KEYS.endpoint);
   return {
-    endpoint: firstSet(config, S3_KEYS.endpoint)?.[1],
+    endpoint: endpoint === undefined ? undefined : checkEndpoint(endpoint[1], endpoint[0], { bare: true }),
     pathStyleAccess: pathStyle === undefined ? undefined : parseFlinkBoolean(pathStyle[1], pathStyle[0], false),
     accessKey,
     secretKey,
@@ -205,7 +207,11 @@ export function secretValues(config: FlinkConfig): string[] {
   const headers = config.get(FlinkKeys.httpHeaders);
   if (headers !== undefined) {
     try {
-      secrets.push(...Object.values(parseHttpHeaders(headers, FlinkKeys.httpHeaders)).filter((v) => v !== ''));
+      for (const value of Object.values(parseHttpHeaders(headers, FlinkKeys.httpHeaders))) {
+        if (value === '') continue;
+        // And each word of it: a server may echo the token of `Bearer <token>` without the scheme.
+        secrets.push(value, ...value.split(/\s+/).filter((word) => word !== value && word.length >= 8));
+      }
     } catch {
       // Malformed headers fail elsewhere with their own error; nothing to mask then.
     }
@@ -253,5 +259,5 @@ export function isSensitiveKey(key: string): boolean {
   for (const prefix of CONTAINER_ENV_PREFIXES) {
     if (key.startsWith(prefix)) return isCredentialEnvName(key.slice(prefix.length));
   }
-  return /password|secret|token|apikey|api-key|auth-params|service-key|basic-auth|jaas\.config|http-headers|fs\.azure\.account\.key|fs\.azure\.sas\.|access\.key|access-key|accesskeysecret/i.test(key);
+  return /password|secret|token|apikey|api-key|auth-params|service-key|basic-auth|jaas\.config|http-headers|fs\.azure\.account\.key|fs\.azure\.sas\.|access\.key|access-key|accesskeysecret|private\.key|private-key/i.test(key);
 }

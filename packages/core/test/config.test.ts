@@ -18,6 +18,7 @@ import {
   readOssSettings,
   readS3Settings,
   resolveFlinkConfig,
+  secretValues,
   splitFlinkList,
 } from '../src/index.ts';
 
@@ -204,9 +205,31 @@ test('Azure settings: account keys of both services, container and account SAS t
 });
 
 test('Azure account keys and SAS tokens count as secrets', (t) => {
-  for (const key of ['fs.azure.account.key.acct.dfs.core.windows.net', 'fs.azure.sas.jars.acct.blob.core.windows.net', 'fs.azure.sas.fixed.token.acct.dfs.core.windows.net', 'fs.oss.accessKeySecret']) {
+  for (const key of ['fs.azure.account.key.acct.dfs.core.windows.net', 'fs.azure.sas.jars.acct.blob.core.windows.net', 'fs.azure.sas.fixed.token.acct.dfs.core.windows.net', 'fs.oss.accessKeySecret', 'fs.gs.auth.service.account.private.key']) {
     t.true(isSensitiveKey(key), key);
   }
   t.false(isSensitiveKey('fs.oss.endpoint'));
   t.false(isSensitiveKey('flink-artifacts.azure.endpoint'));
+});
+
+test('endpoints: http(s) URLs and bare hosts pass; a misspelled scheme, user info or a query is refused with the value masked', (t) => {
+  const s3 = (endpoint: string) => readS3Settings(new Map([['s3.endpoint', endpoint]])).endpoint;
+  for (const good of ['https://s3.example.com', 'http://127.0.0.1:7480/', 's3.eu-west-1.amazonaws.com', 'localhost:9000', '127.0.0.1:9000', '[::1]:9000']) t.is(s3(good), good);
+  for (const bad of ['http:/user:MARKER-ep-1@127.0.0.1:18443', 'https:\\\\user:MARKER-ep-2@h', 'ftp://h', 'http://', 'http:host']) {
+    const error = t.throws(() => s3(bad), { instanceOf: ConfigError }, bad);
+    t.regex(error.message, /^s3\.endpoint must be an http\(s\) URL or a host name/, bad);
+    t.false(error.message.includes('MARKER'), bad);
+  }
+  t.throws(() => s3('http://u:MARKER-ep-3@127.0.0.1:9'), { message: /s3\.endpoint carries user info \("http:\/\/\*\*\*@127\.0\.0\.1:9"\)/ });
+  t.throws(() => s3('https://h/?X-Amz-Signature=MARKER'), { message: /must not carry a query/ });
+  t.throws(() => readOssSettings(new Map([['fs.oss.endpoint', 'http:/oss-cn-hangzhou.aliyuncs.com']])), { message: /fs\.oss\.endpoint must be an http\(s\) URL/ });
+  t.throws(() => readAzureSettings(new Map([['flink-artifacts.azure.endpoint', '127.0.0.1:10000']]), {}), { message: /flink-artifacts\.azure\.endpoint must be an http\(s\) URL, got/ });
+  t.is(readAzureSettings(new Map([['flink-artifacts.azure.endpoint', 'http://127.0.0.1:10000/devstoreaccount1/']]), {}).endpoint, 'http://127.0.0.1:10000/devstoreaccount1');
+});
+
+test('a header value is masked whole and by its words: a server may echo the token of "Bearer <token>" alone', (t) => {
+  const secrets = secretValues(new Map([['user.artifacts.http-headers', 'Authorization:Bearer MARKER-token-5d1e,X-Short:ab cd']]));
+  t.true(secrets.includes('Bearer MARKER-token-5d1e'));
+  t.true(secrets.includes('MARKER-token-5d1e'));
+  t.false(secrets.includes('Bearer'), 'words shorter than the masking minimum are not masked on their own');
 });

@@ -107,6 +107,8 @@ export function renderPodTemplate(options: RenderPodTemplateOptions): Rendered<I
   return { manifest: pod, wiring, warnings: [...wiring.warnings, ...literalSecretWarnings(wiring, where)] };
 }
 
+const POD_KEYS = new Set(['apiVersion', 'kind', 'metadata', 'spec']);
+
 /**
  * Checks that a parsed template is a Pod the API server would accept in strict mode (no unknown
  * fields), and returns a copy.
@@ -124,6 +126,13 @@ export function checkTemplate(source: PodTemplateSource): PodLike {
   }
   if (apiVersion !== undefined && apiVersion !== 'v1') {
     throw new TemplateError(`pod template ${path} has apiVersion ${String(apiVersion)}; a Pod's is v1`);
+  }
+  // Not one of a Pod's own keys: some other file (a config file, a shadow-like file), not a
+  // Pod with a typo; refused without quoting what it holds.
+  if (!Object.keys(template).some((key) => POD_KEYS.has(key))) {
+    throw new TemplateError(`pod template ${path} is not a Pod: it has none of a Pod's fields (apiVersion, kind, metadata, spec)`, {
+      hint: 'Flink pod templates are Pod manifests (apiVersion: v1, kind: Pod)',
+    });
   }
   const copy = structuredClone(template) as PodLike;
   try {

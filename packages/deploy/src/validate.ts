@@ -55,7 +55,9 @@ function checkKnownFields(value: unknown, kind: keyof typeof K8S_ROOTS, what: st
   const unknown = firstUnknownField(value, K8S_ROOTS[kind], '');
   if (unknown === undefined) return;
   const suggestion = closestMatch(unknown.field, unknown.known);
-  throw new Error(`${what}: unknown field "${unknown.path}" in a ${kind}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}; the API server rejects it in strict mode`);
+  // Cut short: a file that is no manifest at all would otherwise have its lines quoted.
+  const shown = unknown.path.length > 60 ? `${unknown.path.slice(0, 40)}...` : unknown.path;
+  throw new Error(`${what}: unknown field "${shown}" in a ${kind}${suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`}; the API server rejects it in strict mode`);
 }
 
 /** @throws Error naming `what` and the first schema violation or unknown field. */

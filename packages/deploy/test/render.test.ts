@@ -314,11 +314,15 @@ test('strict validation: a field the Pod API does not define is refused, naming 
   const typo = { spec: { containers: [{ name: 'flink-main-container', volumeMount: [] }] } };
   const error = t.throws(() => renderPodTemplate({ config: flink(options), jobUri, templates: { jobmanager: { template: typo, path: '/t/typo.yaml' } } }), { instanceOf: TemplateError });
   t.regex(error.message, /\/t\/typo\.yaml: unknown field "spec\.containers\[0\]\.volumeMount" in a Pod \(did you mean volumeMounts\?\)/);
-  // A Flink config file given as a template is no Pod.
+  // A Flink config file given as a template is no Pod, refused without quoting what it holds.
   t.throws(() => renderPodTemplate({ config: flink(options), jobUri, templates: { jobmanager: { template: { 's3.secret-key': 'x', jobmanager: { memory: '1g' } }, path: '/t/config.yaml' } } }), {
     instanceOf: TemplateError,
-    message: /unknown field "s3\.secret-key"/,
+    message: /^pod template \/t\/config\.yaml is not a Pod: it has none of a Pod's fields/,
   });
+  // A Pod with a field too many: named, cut short when it is long.
+  const long = { spec: { containers: [] }, ['x'.repeat(200)]: 1 };
+  const cut = t.throws(() => renderPodTemplate({ config: flink(options), jobUri, templates: { jobmanager: { template: long, path: '/t/long.yaml' } } }), { instanceOf: TemplateError });
+  t.regex(cut.message, /unknown field "x{40}\.\.\."/);
 });
 
 test('the strict field table matches the installed kubernetes-models (regenerate after an upgrade)', (t) => {

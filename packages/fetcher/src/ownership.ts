@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeFile } from './remove-file.ts';
+import { ensurePrivateDirectory } from './state-dir.ts';
 
 /** How often a live fetcher touches its heartbeat file. */
 const HEARTBEAT_MS = 1000;
@@ -10,6 +11,8 @@ const STALE_MS = 15_000;
 /** How long to watch a recent heartbeat: long enough for a live fetcher to touch it twice. */
 const OBSERVE_MS = 2.5 * HEARTBEAT_MS;
 const OWNERS_DIR = 'owners';
+/** An ownership id: what the heartbeat files and the part files' names carry. */
+const OWNER_ID = /^[0-9a-f]{12}$/;
 
 /**
  * This fetcher's claim on the temporary files it writes in a state directory, which other
@@ -32,9 +35,10 @@ export class Ownership {
   static async start(stateDir: string): Promise<Ownership> {
     const id = randomBytes(6).toString('hex');
     const dir = join(stateDir, OWNERS_DIR);
-    await mkdir(dir, { recursive: true });
+    await ensurePrivateDirectory(dir);
     const file = join(dir, id);
-    await writeFile(file, `${process.pid}\n`);
+    // A new file only (wx): never through a name planted in advance.
+    await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
     const timer = setInterval(() => {
       const now = new Date();
       void utimes(file, now, now).catch(() => undefined);
@@ -75,10 +79,10 @@ export async function goneOwners(stateDir: string, owners: Iterable<string>): Pr
 
 /** Removes heartbeat files of owners that are gone (a killed fetcher leaves one). */
 export async function removeOwnerFiles(stateDir: string, owners: Iterable<string>): Promise<void> {
-  for (const owner of owners) await removeFile(join(stateDir, OWNERS_DIR, owner));
+  for (const owner of owners) if (OWNER_ID.test(owner)) await removeFile(join(stateDir, OWNERS_DIR, owner));
 }
 
-/** Heartbeat files present, by owner id. */
+/** Heartbeat files present, by owner id; names that are no owner id are not ours and stay. */
 export async function knownOwners(stateDir: string): Promise<string[]> {
-  return readdir(join(stateDir, OWNERS_DIR)).catch(() => [] as string[]);
+  return (await readdir(join(stateDir, OWNERS_DIR)).catch(() => [] as string[])).filter((name) => OWNER_ID.test(name));
 }

@@ -1,5 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, open, rename, stat, writeFile } from 'node:fs/promises';
+import { constants, type WriteStream } from 'node:fs';
+import { chmod, lstat, open, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +22,11 @@ import { removeFile } from './remove-file.ts';
 import { stateName } from './state-names.ts';
 
 const PART_SUFFIX = '.part';
+// The temporary file is opened without following a symbolic link at its name: one planted there
+// in a shared directory must not send our bytes somewhere else.
+const { O_CREAT, O_WRONLY, O_RDWR, O_RDONLY, O_TRUNC, O_APPEND, O_NOFOLLOW } = constants;
+const CREATE_NOFOLLOW = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW;
+const APPEND_NOFOLLOW = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW;
 /** How often a ranged transfer records the progress of its ranges in flight. */
 const RECORD_INTERVAL_MS = 1000;
 
@@ -157,6 +162,13 @@ export class PartialDownload {
    *   its record is unusable): the download starts from nothing.
    */
   async adopt(part: string, record: PartRecord): Promise<boolean> {
+    // Only a plain file of our own user is continued (never a link planted in its place).
+    const info = await lstat(part).catch(() => undefined);
+    if (info === undefined || !info.isFile() || (process.getuid !== undefined && info.uid !== process.getuid())) {
+      await removeFile(part);
+      await removeFile(partRecordPath(part));
+      return false;
+    }
     const ranges = record.ranges;
     const rangesUsable = ranges === undefined || (record.size !== undefined && Number.isSafeInteger(ranges.rangeBytes) && ranges.rangeBytes > 0 && Array.isArray(ranges.done));
     try {
@@ -251,7 +263,7 @@ export class PartialDownload {
   async beginRanges(rangeBytes: number): Promise<void> {
     const size = this.#expect?.size;
     if (size === undefined) throw new Error('beginRanges before begin, or without a size');
-    const handle = await open(this.tmp, 'w').catch((error: unknown) => {
+    const handle = await open(this.tmp, CREATE_NOFOLLOW).catch((error: unknown) => {
       throw fileSystemError(error, `${this.#display} to ${this.#target}`, 'write');
     });
     this.#written = true;
@@ -284,7 +296,7 @@ export class PartialDownload {
       this.#job = createChecksumJob(algorithmsFor(expect), expect.size);
       ranges.hashed = 0;
     }
-    const handle = await open(this.tmp, 'r+').catch((error: unknown) => {
+    const handle = await open(this.tmp, O_RDWR | O_NOFOLLOW).catch((error: unknown) => {
       throw fileSystemError(error, `${this.#display} to ${this.#target}`, 'write');
     });
     // What the ranges in flight have written, for a fetcher that continues after a kill.
@@ -345,12 +357,16 @@ export class PartialDownload {
     // loses it) the fetch record's boot id makes the next run verify the file's content
     // before trusting it. Waiting for the disk on every file would cost more than the network.
     this.#written = true;
-    const out = createWriteStream(this.tmp, { flags: this.#bytes === 0 ? 'w' : 'a', highWaterMark: options.writeBufferBytes ?? 4 * 1024 * 1024 });
-    body.on('data', observe);
+    let out: WriteStream | undefined;
     try {
+      const file = await open(this.tmp, this.#bytes === 0 ? CREATE_NOFOLLOW : APPEND_NOFOLLOW);
+      out = file.createWriteStream({ highWaterMark: options.writeBufferBytes ?? 4 * 1024 * 1024 });
+      // Only now: a 'data' listener starts the body flowing, and nothing may flow past the file.
+      body.on('data', observe);
       await pipeline(body, out, ...(options.signal ? [{ signal: options.signal }] : []));
       this.#bytes += out.bytesWritten;
     } catch (error) {
+      if (out === undefined) body.destroy();
       job.close();
       this.#job = undefined;
       this.#bytes = (await stat(this.tmp).catch(() => undefined))?.size ?? 0;
@@ -363,7 +379,8 @@ export class PartialDownload {
   async #rehash(): Promise<void> {
     const job = createChecksumJob(algorithmsFor(this.#expect!), this.#expect!.size);
     if (this.#bytes > 0) {
-      for await (const chunk of createReadStream(this.tmp, { end: this.#bytes - 1, highWaterMark: 1024 * 1024 })) job.update(chunk as Buffer);
+      const file = await open(this.tmp, O_RDONLY | O_NOFOLLOW);
+      for await (const chunk of file.createReadStream({ end: this.#bytes - 1, highWaterMark: 1024 * 1024 })) job.update(chunk as Buffer);
     }
     this.#job = job;
   }

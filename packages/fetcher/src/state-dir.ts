@@ -11,6 +11,17 @@ import { UnsafePathError, fileSystemError } from '@flink-artifacts/core';
  * @throws UnsafePathError for a symbolic link, a non-directory, or another user's directory.
  */
 export async function ensureStateDirectory(stateDir: string): Promise<void> {
+  await ensurePrivateDirectory(stateDir);
+}
+
+/**
+ * A directory of this user's own, not a symbolic link, made private (0700), at `dir`: the state
+ * directory, and the heartbeat directory inside it (swept of files of gone fetchers, so a link
+ * planted there would point the sweep at any directory).
+ *
+ * @throws UnsafePathError for a symbolic link, a non-directory, or another user's directory.
+ */
+export async function ensurePrivateDirectory(stateDir: string): Promise<void> {
   // mkdir neither follows nor replaces a symbolic link at the name: it fails with EEXIST.
   await mkdir(stateDir, { mode: 0o700 }).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw fileSystemError(error, stateDir, 'write');

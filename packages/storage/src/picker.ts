@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import {
   ConfigError,
   TransferKeys,
   driverKindOf,
+  readRegularTextFile,
   readString,
   readTransferPolicy,
   readAzureSettings,
@@ -143,7 +143,7 @@ export async function storageOptionsFromConfig(config: FlinkConfig, extra: Omit<
   let ca: string | undefined;
   if (caFile !== undefined) {
     try {
-      ca = await readFile(caFile, 'utf8');
+      ca = await readRegularTextFile(caFile);
     } catch (error) {
       throw new ConfigError(`cannot read ${TransferKeys.caFile} ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { key: TransferKeys.caFile, cause: error });
     }

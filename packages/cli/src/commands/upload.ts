@@ -47,7 +47,9 @@ export function uploadReportJson(report: UploadReport): Record<string, unknown> 
     passed: report.passed,
     ...(report.dryRun ? { wouldUpload: report.wouldUpload, wouldSkip: report.wouldSkip } : {}),
     bytes: report.bytes,
-    failed: failuresOf(report.items),
+    // `uri` is the remote object, as in fetch's report (there the source, here the destination);
+    // `source` names the local file too.
+    failed: report.items.flatMap((item) => (item.status === 'failed' ? failuresOf([item]).map((failure) => ({ ...failure, source: item.source })) : [])),
     dryRun: report.dryRun,
     items: report.items,
   };
