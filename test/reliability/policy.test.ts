@@ -85,6 +85,11 @@ test('a file:// copy keeps its source\'s permission bits, never wider', async (t
   const config = await base();
   const report = await fetchArtifacts({ config, jobUri: `file://${secret}` });
   t.is((await stat(report.jobJar!)).mode & 0o777, 0o640);
+  // The source made private since: the reused copy follows it, as a fresh copy would.
+  await chmod(secret, 0o600);
+  const again = await fetchArtifacts({ config, jobUri: `file://${secret}` });
+  t.is(again.items[0]?.status, 'reused');
+  t.is((await stat(again.jobJar!)).mode & 0o777, 0o600);
 });
 
 test('nothing to fetch or upload is an error naming pipeline.jars, as Flink refuses an application without a jar', async (t) => {

@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   ArtifactNotFoundError,
@@ -262,7 +262,10 @@ async function fetchOne(item: PlannedArtifact, context: TransferContext, shared:
         const existing = await stat(item.path).catch(() => undefined);
         if (existing?.isFile()) {
           const reuse = await tryReuse(item, existing, driver, context, shared.stateDir);
-          if (reuse === 'reused') return { ...base, status: 'reused', bytes: 0 };
+          if (reuse === 'reused') {
+            await keepSourceMode(item, existing);
+            return { ...base, status: 'reused', bytes: 0 };
+          }
           opened = reuse;
         }
         reuseChecked = true;
@@ -409,6 +412,15 @@ async function sourceMode(location: PlannedArtifact['uri']['location']): Promise
   if (location.scheme !== 'file') return undefined;
   const info = await stat(location.path).catch(() => undefined);
   return info === undefined ? undefined : info.mode & 0o777;
+}
+
+/** A reused file:// copy follows its source's permission bits, as a fresh copy would (a source made private since). */
+async function keepSourceMode(item: PlannedArtifact, existing: Stats): Promise<void> {
+  const mode = await sourceMode(item.uri.location);
+  if (mode === undefined || (existing.mode & 0o777) === mode) return;
+  await chmod(item.path, mode).catch((error: unknown) => {
+    throw fileSystemError(error, item.path, 'write');
+  });
 }
 
 async function verifyLocalDigest(path: string, sha256: string, display: string): Promise<void> {
