@@ -26,6 +26,13 @@ const ranges: RangePolicy = { parallel: 4, rangeBytes: 4 * MiB };
 const config = (base: string, extra: Record<string, string> = {}) => new Map(Object.entries({ 'kubernetes.cluster-id': 'rng', 'user.artifacts.base-dir': base, ...extra }));
 const rangeHeaders = (requests: readonly { range?: string | undefined }[]) => requests.map((r) => r.range).filter((r): r is string => r !== undefined && /^bytes=\d+-\d+$/.test(r));
 
+/** What the part file's record (the one part in the state directory) says about its ranges. */
+async function recordedRanges(stateDir: string): Promise<{ done: number[]; written?: Record<string, number> } | undefined> {
+  const records = (await readdir(stateDir).catch(() => [] as string[])).filter((name) => name.endsWith('.part.json'));
+  const text = records.length === 0 ? '{}' : await readFile(join(stateDir, records[0]!), 'utf8').catch(() => '{}');
+  return (JSON.parse(text) as { ranges?: { done: number[]; written?: Record<string, number> } }).ranges;
+}
+
 test('S3, Azure, GCS and HTTP: a large object comes in parallel ranges, pinned and verified, the same bytes', async (t) => {
   const content = randomContent(18 * MiB + 12_345);
   const sha256 = sha256Hex(content);
@@ -150,9 +157,7 @@ test('SIGKILL during a ranged fetch: the next fetcher keeps the finished ranges 
   // Kill it once its record says two ranges are in.
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const records = (await readdir(stateDir).catch(() => [] as string[])).filter((name) => name.endsWith('.part.json'));
-    const text = records.length === 0 ? '{}' : await readFile(join(stateDir, records[0]!), 'utf8').catch(() => '{}');
-    const done = (JSON.parse(text) as { ranges?: { done: number[] } }).ranges?.done.length ?? 0;
+    const done = (await recordedRanges(stateDir))?.done.length ?? 0;
     if (done >= 2 || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -238,9 +243,7 @@ test('SIGKILL before any range is complete: the next fetcher continues each rang
   const deadline = Date.now() + 30_000;
   while (recorded < 2 * MiB && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const records = (await readdir(stateDir).catch(() => [] as string[])).filter((name) => name.endsWith('.part.json'));
-    const text = records.length === 0 ? '{}' : await readFile(join(stateDir, records[0]!), 'utf8').catch(() => '{}');
-    const ranges = (JSON.parse(text) as { ranges?: { done: number[]; written?: Record<string, number> } }).ranges;
+    const ranges = await recordedRanges(stateDir);
     recorded = Object.values(ranges?.written ?? {}).reduce((sum, bytes) => sum + bytes, 0);
     done = ranges?.done.length ?? 0;
   }

@@ -323,6 +323,11 @@ async function openRemaining(partial: PartialDownload, driver: StorageDriver, ur
       try {
         const response = await context.timed((signal) => driver.read(uri, { signal, start: partial.bytes, ifMatch: expect.version }));
         if (response.notModified) throw new TransferError(`${uri.display}: unexpected "not modified" to a ranged read`, { retryable: true });
+        // The rest (from our last byte) or the whole object again (from 0): nothing else fits the file.
+        if (response.start !== 0 && response.start !== partial.bytes) {
+          response.body.destroy();
+          throw new ObjectChangedError(`${uri.display}: asked for bytes from ${partial.bytes}, the store sent them from ${response.start}`);
+        }
         return response;
       } catch (error) {
         if (error instanceof ObjectChangedError) await partial.reset();

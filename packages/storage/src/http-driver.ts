@@ -213,6 +213,11 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
           throw new ObjectChangedError(`${ref.display} changed since the transfer began (${served === undefined ? 'the range came without a validator' : 'the range is of another version'})`);
         }
         const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(response.headers['content-range'] ?? '');
+        if (range !== null && Number(range[1]) !== start) {
+          // Bytes from another offset than asked: appended or written at ours, they would corrupt the file.
+          stream.destroy();
+          throw new ObjectChangedError(`${ref.display}: asked for bytes from ${start}, the server sent them from ${range[1]}`);
+        }
         const total = range?.[3] === undefined || range[3] === '*' ? undefined : Number(range[3]);
         const end = range?.[2] === undefined ? undefined : Number(range[2]);
         return { notModified: false, body: bodyOf(response, stream), object: { size: total, checksums: {}, version: readOptions.ifMatch }, start, end };

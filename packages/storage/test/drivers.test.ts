@@ -438,3 +438,30 @@ test('http: a server that ignores If-Range cannot splice another version\'s byte
     t.is((await readAll(resumed.body)).length, 50_001);
   }
 });
+
+test('http: a 206 from another offset than asked, or a 200 to a range, is never taken for the range', async (t) => {
+  const content = randomContent(10_000);
+  // A broken server: every range answered from byte 0 (206), or ranges ignored (200).
+  const server = createServer((socket) => {
+    socket.once('data', (request) => {
+      const text = request.toString('latin1');
+      const ranged = /range: bytes=/i.test(text);
+      const wrong = text.includes('/wrong.jar');
+      const head = ranged && wrong ? `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-${content.length - 1}/${content.length}\r\n` : 'HTTP/1.1 200 OK\r\n';
+      socket.end(Buffer.concat([Buffer.from(`${head}ETag: "v1"\r\nAccept-Ranges: bytes\r\nContent-Length: ${content.length}\r\nConnection: close\r\n\r\n`), content]));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const port = (server.address() as AddressInfo).port;
+  const driver = createHttpDriver({ rawHttpEnabled: true });
+  t.teardown(() => driver.close?.());
+  await t.throwsAsync(driver.read(parseArtifactUri(`http://127.0.0.1:${port}/wrong.jar`), { start: 4000, end: 4999, ifMatch: '"v1"' }), { instanceOf: ObjectChangedError, message: /asked for bytes from 4000, the server sent them from 0/ });
+  const whole = await driver.read(parseArtifactUri(`http://127.0.0.1:${port}/ignored.jar`), { start: 0, end: 999, ifMatch: '"v1"' });
+  t.false(whole.notModified);
+  if (!whole.notModified) {
+    t.is(whole.start, 0);
+    t.is(whole.end, content.length - 1, 'the whole object: its end is not the range\'s');
+    whole.body.destroy();
+  }
+});
