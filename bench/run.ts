@@ -17,7 +17,7 @@ import { coldStartCase } from './cases/cold-start.ts';
 import { fetchLargeCases, fetchManySmallCase } from './cases/fetch.ts';
 import { uploadLargeCases, uploadManyCases } from './cases/upload.ts';
 import type { BenchCase, CaseResult } from './lib/case.ts';
-import { BUNDLE, NODE_24, ROOT, WORK, createContext } from './lib/context.ts';
+import { BUNDLE, NODE_24, ROOT, WORK, createContext, findAwsCliV1 } from './lib/context.ts';
 import { measure, median } from './lib/measure.ts';
 import { startNginx } from './lib/nginx.ts';
 import { startRgw } from './lib/servers.ts';
@@ -126,6 +126,11 @@ function azuriteVersion(): string {
   }
 }
 
+function awsV1Line(): string {
+  const v1 = findAwsCliV1();
+  return v1 === undefined ? '' : ` and ${version(v1, ['--version']).split(' ')[0]} (${v1})`;
+}
+
 function version(command: string, args: string[]): string {
   try {
     const result = spawnSync(command, args, { encoding: 'utf8' });
@@ -142,7 +147,7 @@ function render(caseResults: (CaseResult & { date: string; command: string })[])
     'Written by `pnpm bench` (bench/run.ts); each case says when and with which command it ran. The raw figures are in `results/latest.json`; `results/2026-11-28-baseline.md` is the first run, before the optimisations.',
     '',
     `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB RAM, ${version('uname', ['-sr'])}. The servers share the 2 cores with the client.`,
-    `- Ours: the bundled CLI (what the image runs) on Node ${version(oursNode, ['--version'])}. Contenders: ${version('/usr/bin/aws', ['--version']).split(' ')[0]}, ${version('curl', ['--version']).split(' ').slice(0, 2).join(' ')}.`,
+    `- Ours: the bundled CLI (what the image runs) on Node ${version(oursNode, ['--version'])}. Contenders: ${version('/usr/bin/aws', ['--version']).split(' ')[0]}${awsV1Line()}, ${version('curl', ['--version']).split(' ').slice(0, 2).join(' ')}.`,
     `- S3: Ceph RADOS Gateway (${version('radosgw', ['--version']).replace(/ \(.*/, '')}), one node on loopback, BlueStore on a sparse file. HTTP: ${version('nginx', ['-v']).replace('nginx version: ', '')} on loopback, sendfile on. Azure: Azurite ${azuriteVersion()} (blob service, on loopback, blobs on disk).`,
     `- \`sync\` runs (untimed) before every measured run, so that no run pays for the page cache another left dirty.`,
     `- Medians of the rounds per contender, contenders alternating (A B C, C B A, ...). Wall and CPU (user + system) seconds, peak RSS (the largest process of the command) from GNU time. Each run is checked to have done the work (files and bytes in place, objects in the bucket).`,

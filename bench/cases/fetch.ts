@@ -1,13 +1,13 @@
 /**
  * Fetch cases. Many small: 200 jars of 1 MiB from S3 into base-dir/ns/cluster-id, ours
  * sequential (what Flink does) and at the default concurrency, against `aws s3 cp --recursive`
- * and a loop of `aws s3 cp` (a hand-written init container). One large: 1 object from S3 and
+ * (Debian's awscli 2, and an awscli 1 where one is installed) and a loop of `aws s3 cp` (a hand-written init container). One large: 1 object from S3 and
  * from HTTP (nginx), against `aws s3 cp` and `curl -o`, with the physical references: curl to
  * /dev/null from the same server, and `cat` of a local file of that size.
  */
 import { join } from 'node:path';
 import type { BenchCase } from '../lib/case.ts';
-import { WORK, type BenchContext } from '../lib/context.ts';
+import { WORK, findAwsCliV1, type BenchContext } from '../lib/context.ts';
 import { confDir, emptyDir, filesIn } from '../lib/files.ts';
 
 const MiB = 1024 * 1024;
@@ -23,6 +23,7 @@ export async function fetchManySmallCase(context: BenchContext, count = 200): Pr
     'user.artifacts.base-dir': out,
     'user.artifacts.artifact-list': names.map((name) => `s3://${context.bucket}/small/${name}`),
   });
+  const awsV1 = findAwsCliV1();
   const loop = names.map((name) => `/usr/bin/aws --endpoint-url ${context.endpoint} s3 cp --quiet s3://${context.bucket}/small/${name} ${clusterDir}/${name}`).join(' && ');
   return {
     id: 'fetch-many-small',
@@ -32,6 +33,9 @@ export async function fetchManySmallCase(context: BenchContext, count = 200): Pr
       { name: 'flink-artifacts fetch, concurrency 8 (default)', ours: true, prepare: () => emptyDir(out), command: () => context.ours(['fetch', '--conf-dir', conf]) },
       { name: 'flink-artifacts fetch, concurrency 1 (Flink-like)', ours: false, prepare: () => emptyDir(out), command: () => context.ours(['fetch', '--conf-dir', conf, '--concurrency', '1']) },
       { name: 'aws s3 cp --recursive', ours: false, prepare: () => emptyDir(clusterDir), command: () => context.aws(['s3', 'cp', '--quiet', '--recursive', `s3://${context.bucket}/small/`, clusterDir]) },
+      ...(awsV1 === undefined
+        ? []
+        : [{ name: 'aws s3 cp --recursive (awscli 1)', ours: false, prepare: () => emptyDir(clusterDir), command: () => ({ ...context.aws(['s3', 'cp', '--quiet', '--recursive', `s3://${context.bucket}/small/`, clusterDir]), command: awsV1 }) }]),
       { name: 'aws s3 cp, one per file (shell loop)', ours: false, prepare: () => emptyDir(clusterDir), command: () => ({ ...context.aws([]), command: 'bash', args: ['-c', loop] }) },
     ],
     async verify(contender) {

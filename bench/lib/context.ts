@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
@@ -15,6 +16,19 @@ export const BUNDLE = join(WORK, 'flink-artifacts.mjs');
 export const NODE_24 = join(ROOT, '.tmp', 'image', 'node-24.22.3', 'bin', 'node');
 /** Debian's AWS CLI (v2): the one a fresh machine gets, not whatever a Python env shims in. */
 export const AWS_CLI = '/usr/bin/aws';
+
+/**
+ * An AWS CLI v1 on PATH (a Python environment's `aws`), when one is installed: the issue's
+ * second contender for many small files. Undefined on a machine without one.
+ */
+export function findAwsCliV1(): string | undefined {
+  const found = spawnSync('bash', ['-c', 'type -a -P aws'], { encoding: 'utf8' }).stdout.split('\n').filter((path) => path !== '' && path !== AWS_CLI);
+  for (const path of found) {
+    const version = spawnSync(path, ['--version'], { encoding: 'utf8' });
+    if (/^aws-cli\/1\./.test(`${version.stdout}${version.stderr}`)) return path;
+  }
+  return undefined;
+}
 
 /** What every case needs: the S3 server, a bucket, data files and command builders. */
 export interface BenchContext {
