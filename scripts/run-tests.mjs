@@ -6,8 +6,9 @@
 // at one, and stops them afterwards. Other servers (HTTP, GCS test server) are started by the test
 // files themselves. Extra arguments go to ava (e.g. a file).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -75,6 +76,8 @@ function stopRgw() {
   } catch {
     // best effort
   }
+  // Its BlueStore file and logs: over a gigabyte a run, which filled the disk after some dozens.
+  rmSync(rgwDir, { recursive: true, force: true });
   rgwDir = undefined;
 }
 async function stopServers() {
@@ -123,8 +126,12 @@ if (process.argv.slice(2).length === 0 && env.FA_SKIP_E2E === '1') {
 const loopbackReports = join(root, '.tmp', `loopback-${process.pid}`);
 rmSync(loopbackReports, { recursive: true, force: true });
 const preload = pathToFileURL(join(root, 'test', 'helpers', 'src', 'loopback-preload.mjs')).href;
+// The tests' temporary directories (os.tmpdir()) under one directory of this run, removed with
+// it at the end: thousands of them a run otherwise stay in /tmp.
+const runTmp = mkdtempSync(join(tmpdir(), 'fa-run-'));
 const avaEnv = {
   ...env,
+  TMPDIR: runTmp,
   NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
   FA_LOOPBACK_REPORT_DIR: loopbackReports,
   // pnpm and npm would ask the registry whether they are the latest version.
@@ -150,6 +157,7 @@ createInterface({ input: ava.stdout }).on('line', (line) => {
 });
 const code = await new Promise((resolve) => ava.once('close', (exitCode) => resolve(exitCode ?? 1)));
 await stopServers();
+if (env.FA_KEEP_TMP !== '1') rmSync(runTmp, { recursive: true, force: true });
 for (const name of existsSync(loopbackReports) ? readdirSync(loopbackReports) : []) {
   const report = JSON.parse(readFileSync(join(loopbackReports, name), 'utf8'));
   for (const entry of report.blocked) {

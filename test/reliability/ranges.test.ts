@@ -259,3 +259,30 @@ test('SIGKILL before any range is complete: the next fetcher continues each rang
   const servedAfter = http.requests.reduce((sum, r) => sum + r.bytes, 0) - servedBefore;
   t.true(servedAfter <= content.length - recorded, `the second fetcher got ${servedAfter} bytes; ${recorded} were recorded as in the file`);
 });
+
+test('a range that stalls: the idle timeout ends the fill without spending that range\'s retries, and the next attempt asks only for what is missing', async (t) => {
+  const content = randomContent(16 * MiB);
+  const root = await tempDir();
+  await writeFixture(join(root, 'big.jar'), content);
+  const http = await startHttpServer({ root });
+  t.teardown(() => http.stop());
+  const proxy = await startFaultProxy(http.url);
+  t.teardown(() => proxy.stop());
+  // The range at 4 MiB stalls after 1 MiB; the others finish.
+  proxy.inject({ range: /^bytes=4194304-/, fault: { kind: 'stall', afterBytes: MiB } });
+  const retries: string[] = [];
+  const base = await tempDir();
+  const report = await fetchArtifacts({
+    config: config(base, { 'user.artifacts.raw-http-enabled': 'true' }),
+    jobUri: `${proxy.url}/big.jar`,
+    policy: { ...fast, idleTimeoutMs: 1500 },
+    ranges,
+    onEvent: (event) => {
+      if (event.type === 'retry') retries.push(event.reason);
+    },
+  });
+  t.true((await readFile(report.jobJar!)).equals(content));
+  t.is(retries.length, 1, `one retry of the object after the stall, none spent on an aborted range: ${JSON.stringify(retries)}`);
+  const resumed = proxy.requests.filter((r) => r.range !== undefined && r.range.startsWith('bytes=5242880-'));
+  t.is(resumed.length, 1, 'the stalled range continues from its last byte written');
+});

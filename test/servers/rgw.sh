@@ -76,6 +76,8 @@ osd crush chooseleaf type = 0
 mon allow pool size one = true
 mon allow pool delete = true
 mon warn on pool no redundancy = false
+# A test server on a shared disk: start down to 1% free (the default, 5%, refused at 15 GiB free).
+mon data avail crit = 1
 osd objectstore = bluestore
 bluestore block create = true
 bluestore block size = 68719476736

@@ -307,7 +307,9 @@ export class PartialDownload {
         parallel: options.parallel,
         signal: options.signal,
         onBytes: options.onBytes,
-        writeBufferBytes: Math.min(options.writeBufferBytes ?? 1024 * 1024, 1024 * 1024),
+        // The transfer's write budget shared by its ranges: eight ranges of eight objects at
+        // once must not hold eight times the budget the fetch planned for.
+        writeBufferBytes: Math.max(128 * 1024, Math.floor((options.writeBufferBytes ?? 1024 * 1024) / options.parallel)),
         onRangeDone: () => this.#saveRecord(),
         retryRange: options.retryRange,
         toError: (error) => this.#failure(error, options.signal),

@@ -108,8 +108,9 @@ export async function fillRanges(
               changed = error;
               throw new TransferError(error.message, { cause: error, retryable: false });
             }
-            // Stopped because another range failed: nothing of this range's to retry or report.
-            if (stop.signal.aborted) throw new TransferError('stopped: another range failed', { cause: error, retryable: false });
+            // Stopped because another range failed, or the whole fill was (the idle watchdog,
+            // the batch's abort): no retry of this range can run, the caller decides.
+            if (signal.aborted) throw new TransferError('stopped: the fill was stopped', { cause: error, retryable: false });
             throw error;
           }),
         );
