@@ -26,12 +26,17 @@ export const AZURE_ENV = {
  * identity, environment) is used.
  */
 export interface AzureSettings {
-  /** `fs.azure.account.key.<account>.<dfs|blob>.<suffix>`, by account; else `AZURE_STORAGE_KEY`. */
+  /**
+   * `fs.azure.account.key.<account>.<dfs|blob>.<suffix>`, by `<account>.<suffix>` (the key of
+   * one account in one cloud, for both of its services: never sent to another host), or `*`
+   * for hadoop-azure's account-agnostic `fs.azure.account.key`; else `AZURE_STORAGE_KEY`.
+   */
   readonly accountKeys: Readonly<Record<string, string>>;
   readonly envAccountKey: string | undefined;
   /**
-   * SAS tokens: `fs.azure.sas.<container>.<account>.blob.<suffix>` (by `container@account`),
-   * `fs.azure.sas.fixed.token.<account>.dfs.<suffix>` (by account); else `AZURE_STORAGE_SAS_TOKEN`.
+   * SAS tokens: `fs.azure.sas.<container>.<account>.blob.<suffix>` (by
+   * `<container>@<account>.<suffix>`), `fs.azure.sas.fixed.token.<account>.dfs.<suffix>` (by
+   * `<account>.<suffix>`, or `*` for `fs.azure.sas.fixed.token`); else `AZURE_STORAGE_SAS_TOKEN`.
    */
   readonly containerSas: Readonly<Record<string, string>>;
   readonly accountSas: Readonly<Record<string, string>>;
@@ -42,9 +47,12 @@ export interface AzureSettings {
   readonly endpoint: string | undefined;
 }
 
-const ACCOUNT_KEY = /^fs\.azure\.account\.key\.([a-z0-9]{3,24})\.(?:dfs|blob)\..+$/;
-const CONTAINER_SAS = /^fs\.azure\.sas\.([a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.([a-z0-9]{3,24})\.blob\..+$/;
-const ACCOUNT_SAS = /^fs\.azure\.sas\.fixed\.token\.([a-z0-9]{3,24})\.dfs\..+$/;
+const ACCOUNT_KEY = /^fs\.azure\.account\.key\.([a-z0-9]{3,24})\.(?:dfs|blob)\.(.+)$/;
+const CONTAINER_SAS = /^fs\.azure\.sas\.([a-z0-9][a-z0-9-]{1,61}[a-z0-9])\.([a-z0-9]{3,24})\.blob\.(.+)$/;
+const ACCOUNT_SAS = /^fs\.azure\.sas\.fixed\.token\.([a-z0-9]{3,24})\.dfs\.(.+)$/;
+/** hadoop-azure's account-agnostic forms, used when no key names the account. */
+const ANY_ACCOUNT_KEY = 'fs.azure.account.key';
+const ANY_ACCOUNT_SAS = 'fs.azure.sas.fixed.token';
 
 /** @throws ConfigError for a malformed endpoint. */
 export function readAzureSettings(config: FlinkConfig, env: Readonly<Record<string, string | undefined>> = process.env): AzureSettings {
@@ -55,11 +63,13 @@ export function readAzureSettings(config: FlinkConfig, env: Readonly<Record<stri
     const value = readString(config, key);
     if (value === undefined) continue;
     const account = ACCOUNT_KEY.exec(key);
-    if (account !== null) accountKeys[account[1]!] = value;
+    if (account !== null) accountKeys[`${account[1]}.${account[2]!.toLowerCase()}`] = value;
     const container = CONTAINER_SAS.exec(key);
-    if (container !== null) containerSas[`${container[1]}@${container[2]}`] = value.replace(/^\?/, '');
+    if (container !== null) containerSas[`${container[1]}@${container[2]}.${container[3]!.toLowerCase()}`] = value.replace(/^\?/, '');
     const fixed = ACCOUNT_SAS.exec(key);
-    if (fixed !== null) accountSas[fixed[1]!] = value.replace(/^\?/, '');
+    if (fixed !== null) accountSas[`${fixed[1]}.${fixed[2]!.toLowerCase()}`] = value.replace(/^\?/, '');
+    if (key === ANY_ACCOUNT_KEY) accountKeys['*'] = value;
+    if (key === ANY_ACCOUNT_SAS) accountSas['*'] = value.replace(/^\?/, '');
   }
   const given = readString(config, AzureKeys.endpoint);
   const endpoint = given === undefined ? undefined : checkEndpoint(given, AzureKeys.endpoint, { bare: false });

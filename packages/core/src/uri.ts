@@ -120,7 +120,10 @@ function parseFragment(url: URL, display: string): string | undefined {
 }
 
 // Azure: <account>.dfs.<suffix> (abfs) or <account>.blob.<suffix> (wasb); the suffix names the
-// cloud (core.windows.net, core.chinacloudapi.cn, core.usgovcloudapi.net...).
+// cloud. Only Azure's own clouds: credentials for the account go to the host the URI names, so
+// a host elsewhere (a typo, or a name someone registered) must not receive them. Azurite and
+// private endpoints keep the URI's form and set flink-artifacts.azure.endpoint.
+export const AZURE_ENDPOINT_SUFFIXES = ['core.windows.net', 'core.chinacloudapi.cn', 'core.usgovcloudapi.net'] as const;
 const AZURE_HOST = /^([a-z0-9]{3,24})\.(dfs|blob)\.([a-z0-9-]+(\.[a-z0-9-]+)+)$/;
 const AZURE_CONTAINER = /^(\$root|[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9])$/;
 
@@ -139,6 +142,11 @@ function locate(scheme: ArtifactScheme, url: URL, display: string): ArtifactLoca
       if (!AZURE_CONTAINER.test(container)) throw new InvalidUriError(`"${container}" is not a valid container name in ${display}`, { hint: 'lowercase letters, digits and single "-", 3 to 63 characters' });
       const host = AZURE_HOST.exec(url.hostname.toLowerCase());
       if (host === null) throw new InvalidUriError(`the host of ${display} must be <account>.dfs.<endpoint suffix> or <account>.blob.<endpoint suffix>`, { hint: form });
+      if (!(AZURE_ENDPOINT_SUFFIXES as readonly string[]).includes(host[3]!)) {
+        throw new InvalidUriError(`${display}: ${host[3]} is not an Azure Storage endpoint suffix`, {
+          hint: `use ${AZURE_ENDPOINT_SUFFIXES.join(', ')}; for Azurite or a private endpoint keep that form and set flink-artifacts.azure.endpoint`,
+        });
+      }
       if (url.port !== '') throw new InvalidUriError(`an Azure storage account has no port: ${display}`);
       if (url.search !== '') throw new InvalidUriError(`query strings are not supported for ${scheme} URIs: ${display}`, { hint: 'give a SAS token through the options or the environment' });
       const key = decodeSegments(url.pathname.replace(/^\//, ''), display);

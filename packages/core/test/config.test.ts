@@ -193,10 +193,10 @@ test('Azure settings: account keys of both services, container and account SAS t
     { AZURE_STORAGE_KEY: 'EK', AZURE_STORAGE_SAS_TOKEN: '?sig=ES', AZURE_STORAGE_CONNECTION_STRING: '' },
   );
   t.deepEqual(settings, {
-    accountKeys: { acct1: 'K1', acct2: 'K2' },
+    accountKeys: { 'acct1.core.windows.net': 'K1', 'acct2.core.chinacloudapi.cn': 'K2' },
     envAccountKey: 'EK',
-    containerSas: { 'jars@acct3': 'sv=1&sig=S3' },
-    accountSas: { acct4: 'sv=1&sig=S4' },
+    containerSas: { 'jars@acct3.core.windows.net': 'sv=1&sig=S3' },
+    accountSas: { 'acct4.core.windows.net': 'sv=1&sig=S4' },
     envSas: 'sig=ES',
     connectionString: undefined,
     endpoint: 'http://127.0.0.1:10000/devstoreaccount1',
@@ -232,4 +232,11 @@ test('a header value is masked whole and by its words: a server may echo the tok
   t.true(secrets.includes('Bearer MARKER-token-5d1e'));
   t.true(secrets.includes('MARKER-token-5d1e'));
   t.false(secrets.includes('Bearer'), 'words shorter than the masking minimum are not masked on their own');
+});
+
+test('Azure keys of one cloud are not another cloud\'s; hadoop-azure\'s account-agnostic keys are read too', (t) => {
+  const settings = readAzureSettings(new Map([['fs.azure.account.key.acct.dfs.core.windows.net', 'K'], ['fs.azure.account.key', 'ANY'], ['fs.azure.sas.fixed.token', '?sig=ANYSAS']]), {});
+  t.deepEqual(settings.accountKeys, { 'acct.core.windows.net': 'K', '*': 'ANY' });
+  t.false('acct.core.chinacloudapi.cn' in settings.accountKeys);
+  t.deepEqual(settings.accountSas, { '*': 'sig=ANYSAS' });
 });

@@ -146,3 +146,14 @@ test('oss:// parses like s3://; hdfs:// and viewfs:// are refused, listing what 
     for (const supported of ['s3', 'gs', 'oss', 'abfss', 'wasbs', 'https', 'file', 'local']) t.true(error.hint?.split(/, |: /).includes(supported), `${supported} in ${error.hint}`);
   }
 });
+
+test('Azure URIs name Azure\'s own clouds only: credentials for the account never go to another host', (t) => {
+  for (const suffix of ['core.windows.net', 'core.chinacloudapi.cn', 'core.usgovcloudapi.net']) {
+    t.is(parseArtifactUri(`abfss://jars@acct.dfs.${suffix}/x.jar`).location.scheme, 'azure', suffix);
+  }
+  for (const host of ['acct.dfs.attacker.test', 'acct.blob.core.windows.com', 'acct.dfs.storage.azure.net']) {
+    const error = t.throws(() => parseArtifactUri(`abfss://jars@${host}/x.jar`), { instanceOf: InvalidUriError }, host);
+    t.regex(error.message, /is not an Azure Storage endpoint suffix/);
+    t.regex(error.hint ?? '', /flink-artifacts\.azure\.endpoint/);
+  }
+});

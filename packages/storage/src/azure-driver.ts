@@ -87,8 +87,13 @@ export function createAzureDriver(options: AzureDriverOptions): StorageDriver {
     const sig = sas === undefined ? null : new URLSearchParams(sas).get('sig');
     if (sig) secrets.push(sig, encodeURIComponent(sig));
   }
-  const connectionKey = /AccountKey=([^;]+)/.exec(settings.connectionString ?? '')?.[1];
-  if (connectionKey !== undefined) secrets.push(connectionKey);
+  const connection = parseConnectionString(settings.connectionString);
+  if (connection.accountKey !== undefined) secrets.push(connection.accountKey);
+  if (connection.sas !== undefined) {
+    secrets.push(connection.sas);
+    const sig = new URLSearchParams(connection.sas).get('sig');
+    if (sig) secrets.push(sig, encodeURIComponent(sig));
+  }
   // One attempt per request: retries belong to the transfer layer, which logs each and keeps one
   // deadline per artifact.
   const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: 1 }, userAgentOptions: { userAgentPrefix: 'flink-artifacts' } };
@@ -99,20 +104,40 @@ export function createAzureDriver(options: AzureDriverOptions): StorageDriver {
     return ref.location;
   }
 
+  /**
+   * The client for an account, with the first credential that applies: Flink's keys for this
+   * account in this cloud (key, then SAS), the account-agnostic ones, then the environment
+   * (`AZURE_STORAGE_CONNECTION_STRING` when it is for this account, `AZURE_STORAGE_KEY`,
+   * `AZURE_STORAGE_SAS_TOKEN`), then DefaultAzureCredential. What the user gave as options wins
+   * over what the environment holds, and `flink-artifacts.azure.endpoint` over any endpoint.
+   */
   async function serviceFor(location: AzureLocation): Promise<{ service: BlobServiceClient; sas: string | undefined }> {
     const { account, endpointSuffix, bucket } = location;
-    if (settings.connectionString !== undefined) {
-      const service = BlobServiceClient.fromConnectionString(settings.connectionString, pipeline);
-      if (service.accountName !== account) {
-        throw new ConfigError(`AZURE_STORAGE_CONNECTION_STRING is for account ${service.accountName}, the URI names ${account}`);
-      }
-      return { service, sas: undefined };
-    }
+    const host = `${account}.${endpointSuffix}`;
     const url = settings.endpoint ?? `https://${account}.blob.${endpointSuffix}`;
-    const key = settings.accountKeys[account] ?? settings.envAccountKey;
-    if (key !== undefined) return { service: new BlobServiceClient(url, new StorageSharedKeyCredential(account, key), pipeline), sas: undefined };
-    const sas = settings.containerSas[`${bucket}@${account}`] ?? settings.accountSas[account] ?? settings.envSas;
-    if (sas !== undefined) return { service: new BlobServiceClient(url, new AnonymousCredential(), pipeline), sas };
+    const withKey = (key: string) => ({ service: new BlobServiceClient(url, new StorageSharedKeyCredential(account, key), pipeline), sas: undefined });
+    const withSas = (sas: string) => ({ service: new BlobServiceClient(url, new AnonymousCredential(), pipeline), sas });
+    const key = settings.accountKeys[host];
+    if (key !== undefined) return withKey(key);
+    const sas = settings.containerSas[`${bucket}@${host}`] ?? settings.accountSas[host];
+    if (sas !== undefined) return withSas(sas);
+    if (settings.accountKeys['*'] !== undefined) return withKey(settings.accountKeys['*']);
+    if (settings.accountSas['*'] !== undefined) return withSas(settings.accountSas['*']);
+    if (connection.given && (connection.accountName === undefined || connection.accountName === account)) {
+      // The SDK reads it whole (development storage, its endpoints) unless an endpoint was set.
+      if (settings.endpoint === undefined) return { service: BlobServiceClient.fromConnectionString(settings.connectionString!, pipeline), sas: undefined };
+      if (connection.accountKey !== undefined) return withKey(connection.accountKey);
+      if (connection.sas !== undefined) return withSas(connection.sas);
+    }
+    if (settings.envAccountKey !== undefined) return withKey(settings.envAccountKey);
+    if (settings.envSas !== undefined) return withSas(settings.envSas);
+    if (connection.given) {
+      // Nothing else for this account, and the connection string is another's: say so, rather
+      // than fall through to an identity the user did not mean.
+      throw new ConfigError(`AZURE_STORAGE_CONNECTION_STRING is for account ${connection.accountName}, the URI names ${account}`, {
+        hint: `give this account's key (fs.azure.account.key.${account}.dfs.${endpointSuffix}) or a SAS`,
+      });
+    }
     // Loaded only when needed: most runs have a key or a SAS.
     const { DefaultAzureCredential } = await import('@azure/identity');
     return { service: new BlobServiceClient(url, new DefaultAzureCredential(), pipeline), sas: undefined };
@@ -318,4 +343,19 @@ function describe(output: Pick<BlobGetPropertiesResponse, 'contentLength' | 'con
 function quotedEtag(etag: string | undefined): string | undefined {
   if (etag === undefined || etag.startsWith('"') || etag.startsWith('W/')) return etag;
   return `"${etag}"`;
+}
+
+/** The parts of an Azure Storage connection string we use; the SDK reads the rest. */
+function parseConnectionString(text: string | undefined): { given: boolean; accountName?: string; accountKey?: string; sas?: string } {
+  if (text === undefined || text.trim() === '') return { given: false };
+  const parts = new Map<string, string>();
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) parts.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  const development = parts.get('usedevelopmentstorage')?.toLowerCase() === 'true';
+  const accountName = development ? 'devstoreaccount1' : parts.get('accountname');
+  const accountKey = parts.get('accountkey');
+  const sas = parts.get('sharedaccesssignature')?.replace(/^\?/, '');
+  return { given: true, ...(accountName ? { accountName } : {}), ...(accountKey ? { accountKey } : {}), ...(sas ? { sas } : {}) };
 }

@@ -98,6 +98,19 @@ test('azure: a wrong key, a SAS without write permission and a connection string
   for (const secret of [sig, encodeURIComponent(sig)]) t.false(`${writeError.message} ${String((writeError as AccessDeniedError).hint)}`.includes(secret));
 
   await t.throwsAsync(otherAccount.stat(parseArtifactUri(uri)), { instanceOf: ConfigError, message: /AZURE_STORAGE_CONNECTION_STRING is for account someoneelse/ });
+
+  // The options win over the environment: this account's key, whatever connection string is set.
+  const keyAndOtherString = azureDriver(
+    { ...azure.endpointOptions, [`fs.azure.account.key.${azure.account}.dfs.core.windows.net`]: azure.accountKey },
+    { AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=someoneelse;AccountKey=${wrongKey};BlobEndpoint=http://127.0.0.1:9/someoneelse;` },
+  );
+  // A SAS inside a connection string is masked as any SAS is.
+  const stringSas = azureDriver({}, { AZURE_STORAGE_CONNECTION_STRING: `BlobEndpoint=${azure.endpoint};SharedAccessSignature=${readOnlySas}` });
+  t.teardown(() => Promise.all([keyAndOtherString, stringSas].map((driver) => driver.close?.())));
+  t.true((await readBack(keyAndOtherString, uri)).equals(Buffer.from('x')));
+  t.true((await readBack(stringSas, uri)).equals(Buffer.from('x')));
+  const stringSasError = await t.throwsAsync(stringSas.write!(parseArtifactUri(azure.uri(container, 'other.jar')), bufferSource(Buffer.from('y')), { checksums: {}, ifAbsent: true }), { instanceOf: AccessDeniedError });
+  for (const secret of [sig, encodeURIComponent(sig)]) t.false(`${stringSasError.message} ${String((stringSasError as AccessDeniedError).hint)}`.includes(secret));
 });
 
 test('azure: a large upload goes as blocks streamed from byte ranges: the bytes, our SHA-256, nothing visible before the commit', async (t) => {
