@@ -19,7 +19,7 @@ export const fetchCommand = {
   builder: (yargs: Argv): Argv<FetchArgs> =>
     withFlinkOptions(yargs)
       .positional('job-uri', { type: 'string', describe: 'The job jar [default: the single entry of pipeline.jars]' })
-      .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, requiresArg: true, describe: 'Transfers at once' })
+      .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, requiresArg: true, describe: 'Transfers at once (1 to 256)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as one JSON document' })
       .example('$0 fetch s3://bucket/job.jar -Dkubernetes.cluster-id=my-app', 'fetch a job jar into /opt/flink/artifacts/default/my-app/')
       .example('$0 fetch --conf-dir /opt/flink/conf --json', 'everything from Flink\'s config, a JSON report'),

@@ -49,7 +49,7 @@ export const WIRING_OPTIONS = {
     describe: 'Image of the init container, pushed where the cluster pulls from (entrypoint: flink-artifacts fetch) [default: flink-artifacts.fetcher.image]',
   },
   'init-container-name': { type: 'string', requiresArg: true, describe: 'Name of the init container [default: artifacts-fetcher]' },
-  'volume-name': { type: 'string', requiresArg: true, describe: 'Name of the shared emptyDir volume [default: flink-artifacts]' },
+  'volume-name': { type: 'string', requiresArg: true, describe: 'Name of the emptyDir volume added for the artifacts when the template mounts none at the base dir (a volume it mounts there, a PVC, is used instead) [default: flink-artifacts]' },
   'volume-size-limit': { type: 'string', requiresArg: true, describe: 'sizeLimit of the emptyDir, a Kubernetes quantity such as 2Gi [default: none]' },
   'flink-version': {
     type: 'string',

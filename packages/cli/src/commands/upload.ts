@@ -28,7 +28,7 @@ export const uploadCommand = {
   builder: (yargs: Argv): Argv<UploadArgs> =>
     withFlinkOptions(yargs)
       .positional('job-uri', { type: 'string', describe: 'The job jar [default: the single entry of pipeline.jars]' })
-      .option('concurrency', { type: 'number', default: DEFAULT_UPLOAD_CONCURRENCY, requiresArg: true, describe: 'Uploads at once' })
+      .option('concurrency', { type: 'number', default: DEFAULT_UPLOAD_CONCURRENCY, requiresArg: true, describe: 'Uploads at once (1 to 256)' })
       .option('dry-run', { type: 'boolean', default: false, describe: 'Say what would be uploaded, skipped or refused; write nothing' })
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as one JSON document' })
       .example('$0 upload local:///tmp/job.jar -Dkubernetes.artifacts.local-upload-target=s3://bucket/jobs/', 'upload a jar, print -Dpipeline.jars=s3://bucket/jobs/job.jar'),
