@@ -4,13 +4,13 @@
  * mid-download whose successor continues the part file instead of starting over. Bytes are
  * counted at the (throttled) HTTP server.
  */
-import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { CLI_BIN, flinkArgs, runCli, startCli } from '@flink-artifacts/test-helpers/cli';
 import { randomContent, readText, sha256Hex, tempDir, writeFixture } from '@flink-artifacts/test-helpers/fixtures';
 import { startHttpServer } from '@flink-artifacts/test-helpers/http-server';
+import { run as runProcess, type RunResult } from '@flink-artifacts/test-helpers/packages';
 import { readFile } from 'node:fs/promises';
 
 const MiB = 1024 * 1024;
@@ -18,19 +18,8 @@ const MiB = 1024 * 1024;
 const asRoot = process.getuid?.() === 0 ? test : test.skip;
 
 /** Runs the CLI as PID 1 of a new PID namespace, as in a container. */
-function fetchAsPid1(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('unshare', ['--pid', '--fork', process.execPath, CLI_BIN, ...args], {
-      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function fetchAsPid1(args: string[]): Promise<RunResult> {
+  return runProcess('unshare', ['--pid', '--fork', process.execPath, CLI_BIN, ...args], process.cwd(), { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
 }
 
 asRoot('two fetchers, each PID 1 in its own namespace, into one directory: neither touches the other\'s files, both get the right bytes', async (t) => {
