@@ -31,7 +31,7 @@ import {
   type SourcePolicy,
   type StorageDriver,
 } from '@flink-artifacts/core';
-import { errorText } from './errors.ts';
+import { errorText, oneLine, tlsProblem } from './errors.ts';
 
 /** Options of {@link createHttpDriver}. */
 export interface HttpDriverOptions {
@@ -137,13 +137,14 @@ export function createHttpDriver(options: HttpDriverOptions = {}): StorageDriver
     const cause: unknown = (error as { cause?: unknown }).cause;
     if (isFlinkArtifactsError(cause)) return cause;
     const code = (error as NodeJS.ErrnoException).code;
-    const tls = typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED/.test(code);
-    // An untrusted certificate or a redirect loop stays so; the network may come back.
-    const permanent = tls || code === 'ERR_TOO_MANY_REDIRECTS';
-    return new TransferError(`${display}: ${redactSecrets(errorText(error), secrets)}`, {
+    const tls = tlsProblem(error);
+    // A TLS failure (an untrusted certificate, an http server behind https) or a redirect loop
+    // stays so; the network may come back.
+    const permanent = tls !== undefined || code === 'ERR_TOO_MANY_REDIRECTS';
+    return new TransferError(`${display}: ${oneLine(redactSecrets(errorText(error), secrets))}`, {
       cause: error,
       retryable: !permanent,
-      ...(tls ? { hint: 'the server certificate is not trusted; add its CA with flink-artifacts.tls.ca-file or NODE_EXTRA_CA_CERTS' } : {}),
+      ...(tls === undefined ? {} : { hint: tls.hint }),
     });
   }
 

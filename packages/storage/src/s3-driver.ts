@@ -40,7 +40,7 @@ import {
   type UploadSource,
   type WriteOptions,
 } from '@flink-artifacts/core';
-import { errorText } from './errors.ts';
+import { errorText, oneLine, tlsProblem } from './errors.ts';
 import { contentTypeFor } from './meter.ts';
 import { FINAL_STEP_TIMEOUT_MS, uploadBodies, uploadParts } from './upload-parts.ts';
 
@@ -148,7 +148,7 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
   function toError(error: unknown, display: string, action: string, preconditionFailed?: () => Error): Error {
     const status = statusOf(error);
     const name = error instanceof S3ServiceException ? error.name : undefined;
-    const detail = redactSecrets(errorText(error), secrets);
+    const detail = oneLine(redactSecrets(errorText(error), secrets));
     if (status === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket') {
       const what = name === 'NoSuchBucket' ? 'bucket does not exist' : 'object does not exist';
       return new ArtifactNotFoundError(`${display}: ${what}`, { cause: error });
@@ -163,9 +163,11 @@ export function createS3Driver(options: S3DriverOptions): StorageDriver {
     }
     // An endpoint may carry user info or a query: shown as any URI is.
     const where = endpoint === undefined ? '' : ` at ${redactUri(endpoint)}`;
-    // No status: the request never got an answer (refused, reset, timed out).
-    const retryable = status === undefined || status >= 500 || status === 429 || status === 408 || TRANSIENT_S3_CODES.has(name ?? '');
-    return new TransferError(`${display}: ${action} failed${where}${status === undefined ? '' : ` (HTTP ${status})`}: ${detail}`, { cause: error, retryable });
+    // No status: the request never got an answer (refused, reset, timed out), unless TLS
+    // itself failed, which stays so.
+    const tls = status === undefined ? tlsProblem(error) : undefined;
+    const retryable = tls === undefined && (status === undefined || status >= 500 || status === 429 || status === 408 || TRANSIENT_S3_CODES.has(name ?? ''));
+    return new TransferError(`${display}: ${action} failed${where}${status === undefined ? '' : ` (HTTP ${status})`}: ${detail}`, { cause: error, retryable, ...(tls === undefined ? {} : { hint: tls.hint }) });
   }
 
   if (scheme === 'oss') {

@@ -465,3 +465,24 @@ test('http: a 206 from another offset than asked, or a 200 to a range, is never 
     whole.body.destroy();
   }
 });
+
+test('https to a server that speaks plain http: one clear, permanent error on one line, with what to do (S3 and HTTP)', async (t) => {
+  const s3 = await useS3();
+  const httpsEndpoint = s3.endpoint.replace(/^http:/, 'https:');
+  const driver = createS3Driver({ settings: readS3Settings(new Map(Object.entries({ ...s3.flinkOptions, 's3.endpoint': httpsEndpoint }))) });
+  t.teardown(() => driver.close?.());
+  const s3Error = await t.throwsAsync(driver.stat(parseArtifactUri('s3://any-bucket/x.jar')), { instanceOf: TransferError });
+  t.false((s3Error as TransferError).retryable, s3Error.message);
+  t.regex((s3Error as TransferError).hint ?? '', /does not speak TLS .*write http:\/\//);
+  t.false(s3Error.message.includes('\n'), s3Error.message);
+
+  const root = await tempDir();
+  await writeFile(join(root, 'x.jar'), 'x');
+  const server = await startHttpServer({ root });
+  t.teardown(() => server.stop());
+  const http = createHttpDriver({ rawHttpEnabled: true });
+  t.teardown(() => http.close?.());
+  const httpError = await t.throwsAsync(http.stat(parseArtifactUri(`${server.url.replace(/^http:/, 'https:')}/x.jar`)), { instanceOf: TransferError });
+  t.false((httpError as TransferError).retryable, httpError.message);
+  t.regex((httpError as TransferError).hint ?? '', /does not speak TLS/);
+});
