@@ -141,7 +141,8 @@ export const S3_KEYS = {
   region: ['s3.endpoint.region', 's3.region', 's3a.endpoint.region', 'fs.s3a.endpoint.region'],
 } as const;
 
-function firstSet(config: FlinkConfig, keys: readonly string[]): [string, string] | undefined {
+/** The first of `keys` (a key and its older or alias names) that is set, with its value. */
+export function firstSet(config: FlinkConfig, keys: readonly string[]): [string, string] | undefined {
   for (const key of keys) {
     const value = readString(config, key);
     if (value !== undefined) return [key, value];

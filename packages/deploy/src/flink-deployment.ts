@@ -2,6 +2,7 @@ import {
   ASSUMED_FLINK_VERSION,
   ConfigError,
   configuredFlinkImage,
+  firstSet,
   flinkImage,
   imageFlinkVersion,
   operatorFlinkVersion,
@@ -15,7 +16,7 @@ import {
 import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
 import { checkFlinkDeploymentStrict } from './flink-deployment-schema.ts';
 import { flinkOptionsFor } from './flink-options.ts';
-import { checkUpgradeMode, firstSet, highAvailabilityEnabled, positiveWholeNumber, resolveJob, type JobOptions, type UpgradeMode } from './job-options.ts';
+import { checkUpgradeMode, highAvailabilityEnabled, positiveWholeNumber, resolveJob, type JobOptions, type UpgradeMode } from './job-options.ts';
 import { mergePodTemplates } from './operator-merge.ts';
 import { checkTemplate, wireFetcher, type PodLike, type Rendered, type RenderPodTemplateOptions } from './pod-template.ts';
 import { literalSecretWarnings } from './warnings.ts';

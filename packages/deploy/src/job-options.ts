@@ -1,4 +1,4 @@
-import { ConfigError, parseFlinkBoolean, readString, type FlinkConfig } from '@flink-artifacts/core';
+import { ConfigError, firstSet, parseFlinkBoolean, readString, type FlinkConfig } from '@flink-artifacts/core';
 
 /** The operator's `job.upgradeMode` values. */
 export const UPGRADE_MODES = ['stateless', 'savepoint', 'last-state'] as const;
@@ -38,15 +38,6 @@ const IGNORE_UNCLAIMED_KEYS = ['execution.state-recovery.ignore-unclaimed-state'
 const HA_KEYS = ['high-availability.type', 'high-availability'];
 const SAVEPOINT_DIR_KEYS = ['execution.checkpointing.savepoint-dir', 'state.savepoints.dir'];
 const CHECKPOINT_DIR_KEYS = ['execution.checkpointing.dir', 'state.checkpoints.dir'];
-
-/** The first of `keys` (a key and its older names) that is set, with its value. */
-export function firstSet(config: FlinkConfig, keys: readonly string[]): [string, string] | undefined {
-  for (const key of keys) {
-    const value = readString(config, key);
-    if (value !== undefined) return [key, value];
-  }
-  return undefined;
-}
 
 /** A positive whole number. @throws ConfigError naming `what`. */
 export function positiveWholeNumber(value: string, what: string): number {
